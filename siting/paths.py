@@ -1,0 +1,34 @@
+"""Where the bundled data, the shared reference data and the caches live."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_DIR = PACKAGE_DIR.parent
+DATA_DIR = Path(os.environ.get("SITING_DATA_DIR", REPO_DIR / "data"))
+SCENARIO_DIR = REPO_DIR / "scenarios"
+MAPS_DIR = REPO_DIR / "maps"
+
+
+def shared_data_dir() -> Path | None:
+    """Return the reference-data folder (``../shared/data`` beside the checkout), or None.
+
+    ``SITING_SHARED_DATA`` overrides the location; an empty value disables it.
+    """
+    env = os.environ.get("SITING_SHARED_DATA")
+    if env is not None:
+        return Path(env) if env and Path(env).is_dir() else None
+    for candidate in (REPO_DIR.parent / "shared" / "data", Path.cwd().parent / "shared" / "data"):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def cache_dir() -> Path:
+    """Directory for built networks and other caches (``SITING_CACHE_DIR`` or ~/.cache/siting)."""
+    env = os.environ.get("SITING_CACHE_DIR")
+    path = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "siting"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
