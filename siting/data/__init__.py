@@ -1,0 +1,22 @@
+"""Bundled national data: municipalities, population, places, police offices.
+
+All loaders validate on load and return GeoDataFrames in EPSG:25833; a broken or missing file
+raises :class:`siting.errors.DataError` naming the file and the fix.
+"""
+
+from .districts import POLICE_DISTRICTS, police_district_for
+from .kommuner import load_kommuner, load_kommuner_geometry
+from .places import load_places
+from .population import fetch_population, load_population
+from .stations import load_stations
+
+__all__ = [
+    "POLICE_DISTRICTS",
+    "fetch_population",
+    "load_kommuner",
+    "load_kommuner_geometry",
+    "load_places",
+    "load_population",
+    "load_stations",
+    "police_district_for",
+]
