@@ -1,0 +1,107 @@
+"""Road networks: OpenStreetMap extracts, Kartverket road links, and the fallback estimator.
+
+:func:`load_network` resolves the network for a run in this order:
+
+1. the file named in the scenario (``network.path``: OSM, Kartverket ``.gpkg`` or a built ``.npz``);
+2. the build cache (a graph built before from the same file and settings is reused);
+3. the national Kartverket N1000 layer: downloaded with ``siting data fetch roads`` into the cache,
+   or the reference copy in ``../shared/data/n1000/Veglenke.gpkg``;
+4. the straight-line estimator (``allow_estimate: true``), flagged as an estimate everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from siting.errors import DataError
+from siting.paths import cache_dir, shared_data_dir
+
+from .estimator import StraightLineEstimator
+from .graph import NetworkSpec, RoadGraph, file_digest
+
+__all__ = ["NetworkSpec", "RoadGraph", "StraightLineEstimator", "build_network", "load_network", "national_roads_path"]
+
+log = logging.getLogger(__name__)
+
+
+def national_roads_path() -> Path | None:
+    """The national road-link layer: fetched into the cache, else the shared reference copy."""
+    fetched = cache_dir() / "roads" / "Veglenke.gpkg"
+    if fetched.exists():
+        return fetched
+    shared = shared_data_dir()
+    if shared is not None and (shared / "n1000" / "Veglenke.gpkg").exists():
+        return shared / "n1000" / "Veglenke.gpkg"
+    return None
+
+
+def _cache_path(path: Path, spec: NetworkSpec) -> Path:
+    key = json.dumps(spec.weighting_key(), sort_keys=True)
+    import hashlib
+
+    digest = hashlib.sha256(f"{file_digest(path)}|{key}".encode()).hexdigest()[:16]
+    return cache_dir() / "networks" / f"{path.name.split('.')[0]}-{digest}.npz"
+
+
+def build_network(path: str | Path, spec: NetworkSpec | None = None, use_cache: bool = True) -> RoadGraph:
+    """Build (or load from the cache) the road graph of an OSM extract or Kartverket road links.
+
+    Parameters
+    ----------
+    path : path
+        ``.osm``/``.osm.bz2``/``.osm.pbf`` (OpenStreetMap), ``.gpkg``/``.gml`` (Kartverket
+        ``Veglenke``) or ``.npz`` (a graph saved by :meth:`RoadGraph.save`).
+    spec : NetworkSpec, optional
+        Weighting settings (ferries, waiting penalty, speed factor).
+    use_cache : bool
+        Reuse a graph built before from the same file contents and settings.
+    """
+    spec = spec or NetworkSpec()
+    path = Path(path)
+    if not path.exists():
+        raise DataError("network file not found; check network.path", path=path, field="network.path")
+    if path.suffix == ".npz":
+        g = RoadGraph.load(path)
+        g.info["cache"] = "file"
+        return g
+    cached = _cache_path(path, spec)
+    if use_cache and cached.exists():
+        g = RoadGraph.load(cached)
+        g.spec = spec
+        g.info["cache"] = "hit"
+        log.info("network from cache %s", cached)
+        return g
+    name = path.name.lower()
+    if name.endswith((".osm", ".osm.bz2", ".osm.gz", ".osm.pbf", ".xml")):
+        from .osm import build_osm_graph
+
+        g = build_osm_graph(path, spec)
+    elif name.endswith((".gpkg", ".gml", ".geojson", ".shp")):
+        from .kartverket import build_kartverket_graph
+
+        g = build_kartverket_graph(path, spec)
+    else:
+        raise DataError("unknown network format; use .osm, .osm.bz2, .osm.pbf, Kartverket .gpkg or .npz", path=path)
+    if use_cache:
+        g.save(cached)
+    g.info["cache"] = "miss"
+    return g
+
+
+def load_network(spec: NetworkSpec | None = None) -> RoadGraph:
+    """Resolve the network for a run (see module docstring for the order)."""
+    spec = spec or NetworkSpec()
+    if spec.path is not None:
+        return build_network(spec.path, spec)
+    national = national_roads_path()
+    if national is not None:
+        return build_network(national, spec)
+    if spec.allow_estimate:
+        log.warning("no road network available: using the straight-line ESTIMATE")
+        return StraightLineEstimator(spec=spec)
+    raise DataError(
+        "no road network: set network.path, run `siting data fetch roads`, or allow_estimate: true",
+        field="network.path",
+    )

@@ -1,0 +1,176 @@
+"""The road graph every drive-time computation runs on, and the settings that build it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from pydantic import BaseModel, ConfigDict, Field
+
+from siting.errors import DataError
+from siting.io import atomic_path
+
+
+class NetworkSpec(BaseModel):
+    """How to obtain and weight the road network (the ``network:`` section of a scenario).
+
+    Attributes
+    ----------
+    path : Path or None
+        OSM extract (``.osm``, ``.osm.bz2``, ``.osm.pbf``), Kartverket road links (``.gpkg``, e.g.
+        N1000 ``Veglenke.gpkg``) or a built graph (``.npz``). ``None``: the national N1000 layer
+        from the cache (``siting data fetch roads``) or ``../shared/data/n1000``.
+    ferries : bool
+        Use car ferries (OSM ``route=ferry``, N1000 ``typeVeg=bilferje``).
+    ferry_wait_minutes : float
+        Waiting penalty added to every ferry crossing (half a typical headway).
+    ferry_speed_kmh : float
+        Crossing speed when the data carry no duration.
+    speed_factor : float
+        Multiplies every road speed (e.g. 0.9 for winter driving); emergency driving > 1.
+    junction_tolerance_m : float
+        Kartverket links: end points closer than this are joined into one junction.
+    access_speed_kmh, access_detour : float
+        Off-network access (from a point to its nearest node): straight distance × detour at this speed.
+    snap_threshold_m : float
+        Points farther than this from the network are flagged.
+    allow_estimate : bool
+        When no road network is available, fall back to the calibrated straight-line estimator
+        (flagged in every output) instead of stopping with an error.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: Path | None = None
+    ferries: bool = True
+    ferry_wait_minutes: float = Field(15.0, ge=0)
+    ferry_speed_kmh: float = Field(25.0, gt=0)
+    speed_factor: float = Field(1.0, gt=0)
+    junction_tolerance_m: float = Field(500.0, ge=0)
+    access_speed_kmh: float = Field(30.0, gt=0)
+    access_detour: float = Field(1.3, ge=1)
+    snap_threshold_m: float = Field(5000.0, gt=0)
+    allow_estimate: bool = True
+
+    def weighting_key(self) -> dict:
+        """Settings that change the built graph (for the cache key)."""
+        return self.model_dump(
+            include={"ferries", "ferry_wait_minutes", "ferry_speed_kmh", "speed_factor", "junction_tolerance_m"}
+        )
+
+
+@dataclass
+class RoadGraph:
+    """A directed road graph with travel times in minutes.
+
+    Attributes
+    ----------
+    node_xy : numpy.ndarray
+        ``(n, 2)`` node coordinates, EPSG:25833.
+    matrix : scipy.sparse.csr_array
+        ``(n, n)`` directed edge travel times in minutes (stored entries only; strictly positive).
+    source : str
+        Human-readable description, e.g. ``"Kartverket N1000 (…), ferries on, wait 15 min"``.
+    is_estimate : bool
+        ``True`` for the straight-line fallback estimator (no real road network).
+    snappable : numpy.ndarray
+        ``(n,)`` bool, nodes points may be snapped to (not ferry mid-points).
+    info : dict
+        Build statistics (nodes, edges, dropped components, ferry links, settings).
+    """
+
+    node_xy: np.ndarray
+    matrix: sp.csr_array
+    source: str
+    is_estimate: bool = False
+    snappable: np.ndarray | None = None
+    info: dict = field(default_factory=dict)
+    spec: NetworkSpec = field(default_factory=NetworkSpec)
+
+    @property
+    def n_nodes(self) -> int:
+        return int(self.node_xy.shape[0])
+
+    def save(self, path: str | Path) -> None:
+        """Store the graph as a compressed ``.npz`` (atomic)."""
+        m = self.matrix.tocsr()
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez_compressed(
+                    fh,
+                    node_xy=self.node_xy,
+                    indptr=m.indptr,
+                    indices=m.indices,
+                    data=m.data,
+                    snappable=self.snappable if self.snappable is not None else np.ones(self.n_nodes, bool),
+                    meta=np.array(json.dumps({"source": self.source, "info": self.info, "spec": self.spec.model_dump(mode="json")})),
+                )
+
+    @classmethod
+    def load(cls, path: str | Path) -> RoadGraph:
+        """Load a graph written by :meth:`save`."""
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                n = z["node_xy"].shape[0]
+                matrix = sp.csr_array((z["data"], z["indices"], z["indptr"]), shape=(n, n))
+                meta = json.loads(str(z["meta"]))
+                return cls(
+                    node_xy=z["node_xy"],
+                    matrix=matrix,
+                    source=meta["source"],
+                    snappable=z["snappable"],
+                    info=meta["info"],
+                    spec=NetworkSpec(**meta["spec"]),
+                )
+        except (OSError, KeyError, ValueError) as exc:
+            raise DataError(f"not a built siting network ({exc}); rebuild with `siting network build`", path=path) from None
+
+
+def edges_to_matrix(n: int, u: np.ndarray, v: np.ndarray, minutes: np.ndarray) -> sp.csr_array:
+    """Directed edges to a CSR matrix, keeping the fastest of parallel edges.
+
+    Zero or negative times are raised to one hundredth of a second: scipy's sparse graphs treat
+    an explicit zero as "no edge".
+    """
+    minutes = np.maximum(np.asarray(minutes, dtype=np.float64), 1e-4)
+    keep = u != v
+    u, v, minutes = u[keep], v[keep], minutes[keep]
+    order = np.lexsort((minutes, v, u))
+    u, v, minutes = u[order], v[order], minutes[order]
+    first = np.ones(len(u), dtype=bool)
+    first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
+    return sp.csr_array((minutes[first], (u[first], v[first])), shape=(n, n))
+
+
+def largest_strong_component(
+    node_xy: np.ndarray, matrix: sp.csr_array, snappable: np.ndarray
+) -> tuple[np.ndarray, sp.csr_array, np.ndarray, dict]:
+    """Keep the largest strongly connected component; report what was dropped."""
+    from scipy.sparse.csgraph import connected_components
+
+    n_comp, labels = connected_components(matrix, directed=True, connection="strong")
+    counts = np.bincount(labels)
+    main = int(np.argmax(counts))
+    keep = labels == main
+    idx = np.flatnonzero(keep)
+    sub = matrix[idx][:, idx].tocsr()
+    report = {
+        "components": int(n_comp),
+        "nodes_kept": int(keep.sum()),
+        "nodes_dropped": int((~keep).sum()),
+        "share_kept": round(float(keep.mean()), 4),
+    }
+    return node_xy[idx], sub, snappable[idx], report
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file (first 16 hex digits), for cache keys."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:16]

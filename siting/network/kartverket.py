@@ -1,0 +1,143 @@
+"""Road graphs from Kartverket road links (N1000/N250/N50 ``Veglenke``).
+
+The layer has no speeds; :data:`SPEEDS_KMH` gives effective average speeds per road category,
+calibrated so that long-distance drive times match published route times (see
+``docs/network.md``): N1000 is generalised, routes come out 1-4 % shorter than real roads and
+posted speeds overstate average speeds, so the values sit below the posted limits.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pyogrio
+import shapely
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+from siting.errors import DataError
+
+from .graph import NetworkSpec, RoadGraph, edges_to_matrix, largest_strong_component
+
+log = logging.getLogger(__name__)
+
+#: Effective speeds (km/h) by ``vegkategori`` (E European, R national, F county, K municipal, P private).
+SPEEDS_KMH: dict[str, float] = {"E": 68.0, "R": 63.0, "F": 54.0, "K": 42.0, "P": 33.0}
+#: Effective speeds (km/h) by ``motorvegtype`` (overrides the category).
+MOTORWAY_KMH: dict[str, float] = {"motorveg": 92.0, "motortrafikkveg": 80.0}
+CAR_ROAD = "enkelBilveg"
+CAR_FERRY = "bilferje"
+
+
+def read_road_links(path: Path):
+    """Read a Kartverket ``Veglenke`` layer (GeoPackage/GML) as a GeoDataFrame in EPSG:25833."""
+    if not path.exists():
+        raise DataError("road-link file not found; run `siting data fetch roads` or name the file", path=path)
+    try:
+        gdf = pyogrio.read_dataframe(path, columns=["typeVeg", "vegkategori", "motorvegtype", "medium"])
+    except Exception as exc:  # pyogrio raises several types for unreadable files
+        raise DataError(f"cannot read road links ({str(exc).splitlines()[0]})", path=path) from None
+    for col in ("typeVeg", "vegkategori"):
+        if col not in gdf.columns:
+            raise DataError(f"missing column {col}; expected Kartverket Veglenke", path=path, field=col)
+    if gdf.crs is None:
+        raise DataError("road links have no CRS", path=path)
+    gdf = gdf.to_crs(25833) if gdf.crs.to_epsg() != 25833 else gdf
+    gdf = gdf[gdf["typeVeg"].isin([CAR_ROAD, CAR_FERRY])]
+    gdf = gdf.explode(index_parts=False)
+    return gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+
+
+def build_kartverket_graph(path: Path, spec: NetworkSpec, progress=None) -> RoadGraph:
+    """Build a drivable graph from Kartverket road links.
+
+    Every vertex of a road link becomes a node (so points snap close to the road); link end points
+    closer than ``spec.junction_tolerance_m`` are merged into one junction. Car ferries become a
+    single edge per link: crossing length at ``spec.ferry_speed_kmh`` plus the waiting penalty.
+    Links are two-way (the layer carries no one-way information).
+    """
+    links = read_road_links(path)
+    if links.empty:
+        raise DataError("no car roads (typeVeg enkelBilveg) in the file", path=path)
+    is_ferry = (links["typeVeg"] == CAR_FERRY).to_numpy()
+    if not spec.ferries:
+        links, is_ferry = links[~is_ferry], np.zeros((~is_ferry).sum(), bool)
+    speeds = links["vegkategori"].map(SPEEDS_KMH).fillna(SPEEDS_KMH["K"]).to_numpy(float)
+    mw = links["motorvegtype"].map(MOTORWAY_KMH).to_numpy(float)
+    speeds = np.where(np.isnan(mw), speeds, mw) * spec.speed_factor
+
+    coords, line_idx = shapely.get_coordinates(links.geometry.values, return_index=True)
+    coords = coords[:, :2]
+    n_pts = len(coords)
+    starts = np.r_[0, np.flatnonzero(np.diff(line_idx)) + 1]
+    ends = np.r_[starts[1:] - 1, n_pts - 1]
+    is_end = np.zeros(n_pts, bool)
+    is_end[starts] = True
+    is_end[ends] = True
+    # Ferry interior vertices are dropped: a ferry is one edge between its two landings.
+    ferry_pt = is_ferry[line_idx]
+    keep_pt = ~ferry_pt | is_end
+
+    # Merge end points within the junction tolerance (union-find via connected components).
+    node_of = np.full(n_pts, -1, dtype=np.int64)
+    end_ids = np.flatnonzero(is_end)
+    tree = cKDTree(coords[end_ids])
+    pairs = tree.query_pairs(max(spec.junction_tolerance_m, 0.5), output_type="ndarray")
+    import scipy.sparse as sp
+
+    adj = sp.coo_array((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(end_ids),) * 2)
+    _, junction = connected_components(adj, directed=False)
+    node_of[end_ids] = junction
+    n_junctions = int(junction.max()) + 1 if len(junction) else 0
+    interior = np.flatnonzero(~is_end & keep_pt)
+    node_of[interior] = n_junctions + np.arange(len(interior))
+    n_nodes = n_junctions + len(interior)
+    node_xy = np.zeros((n_nodes, 2))
+    np.add.at(node_xy, node_of[end_ids], coords[end_ids])
+    counts = np.bincount(node_of[end_ids], minlength=n_nodes).astype(float)
+    counts[n_junctions:] = 1
+    node_xy[n_junctions:] = coords[interior]
+    node_xy /= counts[:, None]
+
+    # Road segments between consecutive vertices of the same link.
+    road = ~is_ferry[line_idx[:-1]] & (line_idx[:-1] == line_idx[1:])
+    a, b = np.flatnonzero(road), np.flatnonzero(road) + 1
+    seg_len = np.hypot(*(coords[b] - coords[a]).T)
+    seg_min = seg_len / 1000.0 / speeds[line_idx[a]] * 60.0
+    u, v, w = [node_of[a]], [node_of[b]], [seg_min]
+    # Ferries: one edge per link.
+    f_lines = np.flatnonzero(is_ferry)
+    if len(f_lines):
+        lengths = shapely.length(links.geometry.values[f_lines])
+        f_min = lengths / 1000.0 / spec.ferry_speed_kmh * 60.0 + spec.ferry_wait_minutes
+        u.append(node_of[starts[f_lines]])
+        v.append(node_of[ends[f_lines]])
+        w.append(f_min)
+    u, v, w = np.concatenate(u), np.concatenate(v), np.concatenate(w)
+    matrix = edges_to_matrix(n_nodes, np.r_[u, v], np.r_[v, u], np.r_[w, w])
+    snappable = np.ones(n_nodes, bool)
+    ferry_nodes = np.unique(np.r_[node_of[starts[f_lines]], node_of[ends[f_lines]]]) if len(f_lines) else []
+    road_nodes = np.unique(np.r_[node_of[a], node_of[b]])
+    snappable[:] = False
+    snappable[road_nodes] = True  # ferry landings that are not on a road are not snap targets
+    node_xy, matrix, snappable, comp = largest_strong_component(node_xy, matrix, snappable)
+    info = {
+        "format": "kartverket-veglenke",
+        "file": str(path),
+        "road_links": int((~is_ferry).sum()),
+        "ferry_links": int(is_ferry.sum()),
+        "ferry_landings": int(len(ferry_nodes)),
+        "nodes": int(node_xy.shape[0]),
+        "edges": int(matrix.nnz),
+        **comp,
+        "speeds_kmh": {**SPEEDS_KMH, **MOTORWAY_KMH},
+    }
+    log.info(
+        "road links: %d nodes, %d edges; dropped %d nodes outside the largest connected network",
+        info["nodes"], info["edges"], info["nodes_dropped"],
+    )
+    ferries = f"ferries on, wait {spec.ferry_wait_minutes:g} min" if spec.ferries else "ferries off"
+    source = f"Kartverket road links {Path(path).name} ({ferries})"
+    return RoadGraph(node_xy=node_xy, matrix=matrix, source=source, snappable=snappable, info=info, spec=spec)
