@@ -1,0 +1,219 @@
+"""Time-based models: p-median, p-center, and the hybrid of coverage, time and wishes.
+
+p-median is solved exactly at national size without a dense assignment matrix: with the fixed
+offices always open, a demand point can only gain from a new site *strictly closer* than its
+nearest fixed office, so assignment variables exist only for those pairs (a few per demand
+point), and the cost is written as ``base_i + Σ_j x_ij (t_ij − base_i)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pulp
+import scipy.sparse as sp
+
+from siting.errors import InfeasibleError
+
+from .base import SitingModel, Solution, assign_nearest
+from .coverage import LSCP, MCLP, coverage_matrix
+
+
+def unreachable_cost(model: SitingModel) -> float:
+    """Cost charged for a demand point no open site reaches (documented penalty)."""
+    given = model.params.get("unreachable_minutes")
+    if given is not None:
+        return float(given)
+    top = float(model.cost.data.max()) if model.cost.nnz else 60.0
+    return 2.0 * max(top, 1.0)
+
+
+def add_median_terms(model: SitingModel, prob: pulp.LpProblem, y: dict) -> tuple:
+    """Add pruned assignment variables; return (cost expression, constant part, stats)."""
+    penalty = unreachable_cost(model)
+    fixed_ids = np.flatnonzero(model.fixed)
+    _, base = assign_nearest(model.cost, fixed_ids)
+    base = np.where(np.isfinite(base), base, penalty)
+    cand = np.flatnonzero(model.allowed())
+    sub = model.cost[:, cand].tocoo()
+    keep = (sub.data < base[sub.row] - 1e-9) & (model.weights[sub.row] > 0)
+    rows, cols, vals = sub.row[keep], cand[sub.col[keep]], sub.data[keep]
+    order = np.lexsort((cols, rows))
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    # merge demand points with identical (candidate, time) profiles and base
+    starts = np.r_[0, np.flatnonzero(np.diff(rows)) + 1] if len(rows) else np.array([], int)
+    ends = np.r_[starts[1:], len(rows)] if len(rows) else np.array([], int)
+    groups: dict = {}
+    for s, e in zip(starts, ends, strict=True):
+        i = rows[s]
+        key = (cols[s:e].tobytes(), np.round(vals[s:e], 6).tobytes(), round(float(base[i]), 6))
+        g = groups.get(key)
+        if g is None:
+            groups[key] = [i, float(model.weights[i]), cols[s:e], vals[s:e]]
+        else:
+            g[1] += float(model.weights[i])
+    constant = float(np.dot(model.weights, base))
+    terms = []
+    n_x = 0
+    for k, (i, w, cs, ts) in enumerate(groups.values()):
+        xs = []
+        for j, t in zip(cs, ts, strict=True):
+            x = pulp.LpVariable(f"x_{k}_{j}", 0, 1)
+            prob += x <= y[int(j)], f"open_{k}_{j}"
+            xs.append(x)
+            terms.append(w * (float(t) - float(base[i])) * x)
+        prob += pulp.lpSum(xs) <= 1, f"one_{k}"
+        n_x += len(xs)
+    stats = {"assignment_vars": n_x, "demand_rows_in_model": len(groups), "unreachable_minutes": penalty}
+    return pulp.lpSum(terms), constant, stats
+
+
+class PMedian(SitingModel):
+    """p-median (Hakimi 1964; ReVelle & Swain 1970): minimise population-weighted drive time.
+
+    Objective: Σ population × time to the nearest open office (minutes), minus any wish bonus.
+    Demand no open office reaches costs ``unreachable_minutes`` (default twice the largest time
+    in the matrix).
+    """
+
+    name = "pmedian"
+
+    def build(self):
+        prob = pulp.LpProblem("pmedian", pulp.LpMinimize)
+        y = self._site_vars(prob)
+        expr, constant, self.stats = add_median_terms(self, prob, y)
+        prob += expr + constant - self._bonus(y)
+        return prob, y
+
+
+class PCenter(SitingModel):
+    """p-center: minimise the longest drive time to the nearest office over all demand points.
+
+    Solved exactly by bisection over the distinct times, each step a set-covering problem (can
+    ``p`` new sites bring every point within ``r``?). Demand points no site can reach at all are
+    left out and counted in ``stats['unreachable_points']``. Remaining new sites (beyond those
+    the optimal radius needs) are chosen by p-median among the allowed candidates.
+    """
+
+    name = "pcenter"
+    sense = pulp.LpMinimize
+
+    def solve(self, solver="highs", time_limit=600, gap=0.0, log_path=None) -> Solution:
+        import time as _time
+
+        t0 = _time.perf_counter()
+        active = self.weights > 0
+        every = np.flatnonzero(self.fixed | self.allowed())
+        _, best_all = assign_nearest(self.cost, every)
+        unreachable = active & ~np.isfinite(best_all)
+        demand = active & ~unreachable
+        lower = float(best_all[demand].max()) if demand.any() else 0.0
+        _, fixed_t = assign_nearest(self.cost, np.flatnonzero(self.fixed))
+        levels = np.unique(self.cost.data[(self.cost.data >= lower - 1e-9)])
+        levels = levels[levels <= (fixed_t[demand].max() if np.isfinite(fixed_t[demand]).all() else np.inf)] if demand.any() else levels
+        if len(levels) == 0:
+            levels = np.array([lower])
+        lo, hi = 0, len(levels) - 1
+        w = np.where(demand, 1.0, 0.0)
+        best = None
+        steps = 0
+
+        def min_sites(r):
+            m = LSCP(self.cost, w, 0, fixed=self.fixed, constraints=self.constraints, service_radius=r, target_share=1.0)
+            try:
+                s = m.solve(solver=solver, time_limit=time_limit, gap=0.0, log_path=log_path)
+            except InfeasibleError:
+                return None
+            return s
+
+        # the largest level must be feasible unless the instance is impossible
+        top = min_sites(levels[hi])
+        if top is None or len(top.selected) > self.p:
+            raise InfeasibleError(f"pcenter: p={self.p} new offices cannot bring every point within reach")
+        best = (levels[hi], top)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            s = min_sites(levels[mid])
+            steps += 1
+            if s is not None and len(s.selected) <= self.p and s.status == "optimal":
+                hi = mid
+                best = (levels[mid], s)
+            else:
+                lo = mid + 1
+        radius, cover_sol = best
+        chosen = list(cover_sol.selected)
+        if len(chosen) < self.p:  # fill the remaining sites by p-median
+            fixed2 = self.fixed.copy()
+            fixed2[chosen] = True
+            cons = self.constraints
+            fill = PMedian(self.cost, self.weights, self.p - len(chosen), fixed=fixed2, constraints=_without(cons, chosen))
+            chosen += list(fill.solve(solver=solver, time_limit=time_limit, log_path=log_path).selected)
+        self.stats = {"bisection_steps": steps, "unreachable_points": int(unreachable.sum()), "radius": float(radius)}
+        return self.make_solution(
+            np.array(sorted(chosen)), float(radius), "optimal", 0.0, float(radius), _time.perf_counter() - t0, solver, log_path
+        )
+
+
+def _without(cons, chosen):
+    """Constraints for a second stage in which ``chosen`` are already open (fixed)."""
+    from dataclasses import replace
+
+    req = None if cons.required is None else cons.required.copy()
+    if req is not None:
+        req[chosen] = False
+    mx = {}
+    for g, b in cons.max_per_group.items():
+        labels = np.asarray(cons.groups[g]).astype(str)
+        used = {lab: int(np.sum(labels[chosen] == lab)) for lab in set(labels)}
+        if isinstance(b, dict):
+            mx[g] = {lab: max(v - used.get(lab, 0), 0) for lab, v in b.items()}
+        else:
+            mx[g] = {lab: max(b - used.get(lab, 0), 0) for lab in set(labels)}
+    mn = {}
+    for g, b in cons.min_per_group.items():
+        labels = np.asarray(cons.groups[g]).astype(str)
+        used = {lab: int(np.sum(labels[chosen] == lab)) for lab in set(labels)}
+        if isinstance(b, dict):
+            mn[g] = {lab: max(v - used.get(lab, 0), 0) for lab, v in b.items()}
+        else:
+            mn[g] = {lab: max(b - used.get(lab, 0), 0) for lab in set(labels)}
+    return replace(cons, required=req, max_per_group=mx, min_per_group=mn)
+
+
+class Hybrid(SitingModel):
+    """Coverage, drive time and wishes together.
+
+    ``weights={"coverage": a, "time": b}``: maximise ``a × covered population −
+    b × population-weighted minutes + wish bonus``. ``lexicographic=True``: first the MCLP
+    optimum, then the least population-weighted time among solutions that keep that coverage.
+    """
+
+    name = "hybrid"
+
+    def build(self):
+        radius = float(self.params.get("service_radius", 30.0))
+        wts = self.params.get("objective_weights") or {"coverage": 1.0, "time": 0.01}
+        lexi = bool(self.params.get("lexicographic", False))
+        prob = pulp.LpProblem("hybrid", pulp.LpMinimize)
+        y = self._site_vars(prob)
+        time_expr, constant, stats = add_median_terms(self, prob, y)
+        cov = coverage_matrix(self.cost, radius)
+        fixed_cov = (cov[:, np.flatnonzero(self.fixed)].sum(axis=1) > 0) if self.fixed.any() else np.zeros(cov.shape[0], bool)
+        cand = np.flatnonzero(self.allowed())
+        sub = cov[:, cand].tocsr()
+        zs = []
+        for i in np.flatnonzero(~fixed_cov & (self.weights > 0) & (np.asarray(sub.sum(axis=1)).ravel() > 0)):
+            cols = cand[sub.indices[sub.indptr[i] : sub.indptr[i + 1]]]
+            z = pulp.LpVariable(f"z_{i}", 0, 1)
+            prob += z <= pulp.lpSum(y[int(j)] for j in cols), f"cover_{i}"
+            zs.append(float(self.weights[i]) * z)
+        coverage = pulp.lpSum(zs) + float(self.weights[fixed_cov].sum())
+        if lexi:
+            first = MCLP(self.cost, self.weights, self.p, fixed=self.fixed, constraints=self.constraints, service_radius=radius)
+            s1 = first.solve(solver=self.params.get("solver", "highs"))
+            self.stats = {**stats, "stage1_coverage": s1.objective, "stage1_status": s1.status}
+            prob += coverage >= s1.objective - 1e-6 * max(s1.objective, 1), "keep_max_coverage"
+            prob += time_expr + constant - self._bonus(y)
+        else:
+            self.stats = stats
+            prob += -float(wts.get("coverage", 1.0)) * coverage + float(wts.get("time", 0.0)) * (time_expr + constant) - self._bonus(y)
+        return prob, y
