@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = logging.ERROR if args.quiet else logging.DEBUG if args.verbose else logging.INFO
     logging.basicConfig(level=level, format="%(message)s")
+    logging.getLogger("pyogrio").setLevel(logging.WARNING)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0

@@ -1,0 +1,28 @@
+"""``siting map RUN [--compare RUN2]``: (re)draw the HTML map of a run, or two side by side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("map", help="draw the HTML map of a run folder (or compare two runs)")
+    p.add_argument("run")
+    p.add_argument("--compare", help="second run folder: side-by-side map")
+    p.add_argument("--out", help="HTML file (default RUN/map.html or RUN/compare-<RUN2>.html)")
+    p.set_defaults(func=handle)
+
+
+def handle(args) -> int:
+    from siting.maps import compare_map, map_from_run, write_map
+
+    run = Path(args.run)
+    if args.compare:
+        m = compare_map(run, args.compare)
+        out = Path(args.out) if args.out else run / f"compare-{Path(args.compare).name}.html"
+    else:
+        m = map_from_run(run)
+        out = Path(args.out) if args.out else run / "map.html"
+    write_map(m, out)
+    print(f"wrote {out}")
+    return 0

@@ -1,0 +1,35 @@
+"""``siting run FILE``: run a scenario and write its run folder."""
+
+from __future__ import annotations
+
+import logging
+
+
+def register(sub) -> None:
+    p = sub.add_parser("run", help="run a scenario YAML and write proposals, metrics and a map")
+    p.add_argument("scenario", help="scenario file, e.g. scenarios/max-coverage-30.yaml")
+    p.add_argument("--out", help="run folder (default runs/<scenario name>)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing run folder")
+    p.set_defaults(func=handle)
+
+
+def handle(args) -> int:
+    from rich.console import Console
+
+    from siting.run import run_scenario
+
+    console = Console(stderr=True, quiet=logging.getLogger().level > logging.INFO)
+    with console.status("running scenario…"):
+        out = run_scenario(args.scenario, args.out, force=args.force)
+    import json
+
+    m = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    man = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    h = m["headline"]
+    print(f"{man['scenario']}: {len(man['new_sites'])} new offices · model {man['model']} · solver {man['solver']} · status {man['status']}")
+    print(f"within {m['threshold_minutes']:g} min: {100 * h['share_within_T_before']:.1f} % → {100 * h['share_within_T_after']:.1f} %;"
+          f" mean drive time {h['mean_time_before']:.1f} → {h['mean_time_after']:.1f} min")  # fmt: skip
+    if man["is_estimate"]:
+        print("NOTE: drive times are ESTIMATED (no road network)")
+    print(f"wrote {out}/ (proposals.csv, kommuner.csv, metrics.json, manifest.json, map.html)")
+    return 0

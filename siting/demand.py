@@ -1,0 +1,145 @@
+"""Demand points: where people live, from the finest real population source available.
+
+1. **SSB 250 m population grid** (1 January 2022, ``NOR0250M_POP_2022.csv``): SSB publishes every
+   cell with 1-9 residents as 5; those cells are set to 3.806 (the mean of 1-9 cells in the
+   uncensored 2019 grid) and then every municipality is rescaled to its SSB 07459 total, so the
+   national total is exactly 5 425 270. Cells are assigned to municipalities by their centre and
+   aggregated to ``cell_size_m`` cells within each municipality (population-weighted centroid).
+   GeoTIFF grids are read with rasterio.
+2. **Places fallback**: each municipality's population spread over its GeoNames places in
+   proportion to their population; the remainder (people outside places) is put at the
+   municipality's representative point.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from siting.data.validate import read_table
+from siting.errors import DataError
+from siting.io import atomic_path
+from siting.network.graph import file_digest
+from siting.paths import cache_dir, shared_data_dir
+
+log = logging.getLogger(__name__)
+
+CENSORED_VALUE = 5
+CENSORED_MEAN = 3.806
+
+
+def default_grid_path() -> Path | None:
+    shared = shared_data_dir()
+    if shared and (shared / "ssb" / "NOR0250M_POP_2022.csv").exists():
+        return shared / "ssb" / "NOR0250M_POP_2022.csv"
+    cached = cache_dir() / "population" / "NOR0250M_POP_2022.csv"
+    return cached if cached.exists() else None
+
+
+def read_grid(path: Path) -> pd.DataFrame:
+    """Read an SSB grid (CSV ``SSBID0250M;pop_tot`` or a GeoTIFF) as cell centres x, y and population."""
+    if path.suffix.lower() in (".tif", ".tiff"):
+        import rasterio
+
+        with rasterio.open(path) as src:
+            band = src.read(1, masked=True)
+            rows, cols = np.nonzero(~np.ma.getmaskarray(band) & (band.filled(0) > 0))
+            xs, ys = rasterio.transform.xy(src.transform, rows, cols)
+            return pd.DataFrame({"x": xs, "y": ys, "pop": band[rows, cols].astype(float), "censored": False})
+    df = read_table(path, "population grid", "use SSB's 250 m grid CSV (SSBID0250M;pop_tot)", sep=";")
+    id_col = next((c for c in df.columns if c.upper().startswith("SSBID")), None)
+    if id_col is None or "pop_tot" not in df.columns:
+        raise DataError("expected columns SSBID0250M and pop_tot", path=path)
+    size = int(id_col[5:9]) if id_col[5:9].isdigit() else 250
+    ids = df[id_col].astype("int64").to_numpy()
+    x = ids // 10**7 - 2_000_000 + size / 2
+    y = ids % 10**7 + size / 2
+    pop = df["pop_tot"].to_numpy(float)
+    return pd.DataFrame({"x": x, "y": y, "pop": pop, "censored": pop == CENSORED_VALUE})
+
+
+def grid_demand(kommuner: gpd.GeoDataFrame, path: Path, cell_size: float = 2000.0) -> gpd.GeoDataFrame:
+    """Demand points from an SSB population grid (see module docstring)."""
+    cache = cache_dir() / "demand" / f"grid-{file_digest(path)}-{int(cell_size)}.csv"
+    if cache.exists():
+        out = pd.read_csv(cache, dtype={"kommunenummer": str})
+    else:
+        g = read_grid(path)
+        g.loc[g["censored"], "pop"] = CENSORED_MEAN
+        pts = gpd.GeoDataFrame(g, geometry=gpd.points_from_xy(g.x, g.y), crs=25833)
+        joined = gpd.sjoin(pts, kommuner[["kommunenummer", "geometry"]], how="left", predicate="within")
+        joined = joined[~joined.index.duplicated()]
+        lost = joined["kommunenummer"].isna()
+        if lost.any():  # coastal cells just outside the generalised polygons: nearest municipality
+            near = gpd.sjoin_nearest(pts[lost.to_numpy()], kommuner[["kommunenummer", "geometry"]], how="left")
+            joined.loc[lost, "kommunenummer"] = near[~near.index.duplicated()]["kommunenummer"].to_numpy()
+        joined["cx"] = (joined["x"] // cell_size).astype(int)
+        joined["cy"] = (joined["y"] // cell_size).astype(int)
+        joined["px"] = joined["x"] * joined["pop"]
+        joined["py"] = joined["y"] * joined["pop"]
+        agg = joined.groupby(["kommunenummer", "cx", "cy"], as_index=False)[["pop", "px", "py"]].sum()
+        out = pd.DataFrame(
+            {"kommunenummer": agg.kommunenummer, "x": agg.px / agg["pop"], "y": agg.py / agg["pop"], "raw": agg["pop"]}
+        )
+        with atomic_path(cache) as tmp:
+            out.to_csv(tmp, index=False)
+    # rescale to SSB 07459 per municipality
+    totals = kommuner.set_index("kommunenummer")["population_2022"]
+    raw = out.groupby("kommunenummer")["raw"].transform("sum")
+    out = out.assign(population=out["raw"] / raw * out["kommunenummer"].map(totals))
+    missing = sorted(set(totals.index[totals > 0]) - set(out.kommunenummer))
+    extra = _places_fallback(kommuner[kommuner.kommunenummer.isin(missing)], None) if missing else None
+    gdf = gpd.GeoDataFrame(out.drop(columns="raw"), geometry=gpd.points_from_xy(out.x, out.y), crs=25833)
+    if extra is not None:
+        gdf = pd.concat([gdf, extra], ignore_index=True)
+    return _finish(gdf, kommuner, f"SSB 250 m population grid 2022 ({path.name}), censored cells 5→{CENSORED_MEAN}, "
+                   f"rescaled to SSB 07459 per municipality, aggregated to {cell_size:g} m")  # fmt: skip
+
+
+def _places_fallback(kommuner: gpd.GeoDataFrame, places: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    rows = []
+    for k in kommuner.itertuples():
+        pl = places[places.kommunenummer == k.kommunenummer] if places is not None else places
+        total = float(k.population_2022)
+        in_places = float(pl.population.sum()) if pl is not None and len(pl) else 0.0
+        scale = min(1.0, total / in_places) if in_places else 0.0
+        if pl is not None:
+            for p in pl.itertuples():
+                rows.append((k.kommunenummer, p.geometry.x, p.geometry.y, p.population * scale))
+        rest = total - in_places * scale
+        if rest > 0:
+            rp = k.geometry.representative_point()
+            rows.append((k.kommunenummer, rp.x, rp.y, rest))
+    df = pd.DataFrame(rows, columns=["kommunenummer", "x", "y", "population"])
+    return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df.x, df.y), crs=25833)
+
+
+def places_demand(kommuner: gpd.GeoDataFrame, places: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Demand points from GeoNames places plus each municipality's remainder (fallback)."""
+    gdf = _places_fallback(kommuner, places)
+    return _finish(gdf, kommuner, "SSB 07459 per municipality over GeoNames places (remainder at the municipality's "
+                   "representative point)")  # fmt: skip
+
+
+def _finish(gdf: gpd.GeoDataFrame, kommuner: gpd.GeoDataFrame, model: str) -> gpd.GeoDataFrame:
+    attrs = kommuner.set_index("kommunenummer")[["politidistrikt", "fylke"]]
+    gdf = gdf.join(attrs, on="kommunenummer")
+    gdf = gdf[gdf["population"] > 0].sort_values(["kommunenummer", "x", "y"]).reset_index(drop=True)
+    gdf["demand_id"] = np.arange(len(gdf))
+    gdf.attrs["demand_model"] = model
+    return gdf[["demand_id", "kommunenummer", "politidistrikt", "fylke", "population", "geometry"]]
+
+
+def build_demand(kommuner, places, source: str = "auto", grid_file: Path | None = None, cell_size: float = 2000.0):
+    """Demand points for a run: the grid when available (``auto``/``grid``), else places."""
+    if source in ("auto", "grid"):
+        path = grid_file or default_grid_path()
+        if path is not None:
+            return grid_demand(kommuner, Path(path), cell_size)
+        if source == "grid":
+            raise DataError("no population grid: set demand.grid_file or use demand.source: places", field="demand.grid_file")
+    return places_demand(kommuner, places)

@@ -1,0 +1,172 @@
+"""Scenario files (``scenarios/*.yaml``): the pydantic schema and loading with YAML line numbers.
+
+Every field is documented in ``docs/scenarios.md``. Unknown keys are errors; every error is
+reported with its YAML line and the allowed values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from siting.errors import SitingError
+from siting.network import NetworkSpec
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelSettings(_Strict):
+    type: Literal["mclp", "pmedian", "pcenter", "lscp", "backup", "hybrid", "evaluate", "none"] = "mclp"
+    threshold_minutes: float = Field(30.0, gt=0, description="service radius T")
+    target_share: float = Field(0.9, gt=0, le=1, description="LSCP target share of population within T")
+    target_scope: Literal["national", "district"] = "national"
+    then_best: bool = Field(False, description="LSCP: after the minimum, spend the rest of new_offices by MCLP")
+    objective_weights: dict[Literal["coverage", "time"], float] = Field(default_factory=lambda: {"coverage": 1.0, "time": 0.01})
+    lexicographic: bool = False
+    backup_weight: float = Field(1.0, ge=0)
+
+
+class DemandSettings(_Strict):
+    source: Literal["auto", "grid", "places"] = "auto"
+    grid_file: Path | None = None
+    cell_size_m: float = Field(2000.0, ge=250, description="aggregate the 250 m grid to cells of this size")
+
+
+class CandidateSettings(_Strict):
+    source: Literal["both", "places", "kommune_centres"] = "both"
+    min_distance_to_station_m: float = Field(2000.0, ge=0)
+    extra_points: Path | None = Field(None, description="CSV with name, lon, lat")
+
+
+class NetworkSettings(NetworkSpec):
+    cutoff_minutes: float = Field(90.0, gt=0)
+
+
+class WishSettings(_Strict):
+    file: Path | None = None
+    exclude_declined: bool = False
+    asked_with_premises: Literal["ignore", "bonus", "require"] = "ignore"
+    bonus: float = Field(0.05, ge=0, description="bonus as a share of the objective of one average site")
+
+
+class ConstraintSettings(_Strict):
+    max_per_kommune: int | None = Field(None, ge=0)
+    max_per_district: int | None = Field(None, ge=0)
+    min_per_district: int | None = Field(None, ge=0)
+    required_sites: list[str] = Field(default_factory=list)
+    forbidden_sites: list[str] = Field(default_factory=list)
+
+
+class SolverSettings(_Strict):
+    name: Literal["highs", "cbc"] = "highs"
+    time_limit: float = Field(600.0, gt=0)
+    gap: float = Field(0.0, ge=0, lt=1)
+
+
+class OutputSettings(_Strict):
+    map: bool = True
+    maps_copy: bool = True
+
+
+class Scenario(_Strict):
+    """A siting scenario (see docs/scenarios.md)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    new_offices: int = Field(20, ge=0)
+    model: ModelSettings = Field(default_factory=ModelSettings)
+    demand: DemandSettings = Field(default_factory=DemandSettings)
+    candidates: CandidateSettings = Field(default_factory=CandidateSettings)
+    network: NetworkSettings = Field(default_factory=NetworkSettings)
+    wishes: WishSettings = Field(default_factory=WishSettings)
+    constraints: ConstraintSettings = Field(default_factory=ConstraintSettings)
+    sites: list[str] = Field(default_factory=list, description="evaluate: the plan's sites (place or municipality names)")
+    solver: SolverSettings = Field(default_factory=SolverSettings)
+    outputs: OutputSettings = Field(default_factory=OutputSettings)
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.model.type == "evaluate" and not self.sites:
+            raise ValueError("model.type evaluate needs a list of sites")
+        if self.model.type in ("none",) and self.new_offices:
+            raise ValueError("model.type none (baseline) needs new_offices: 0")
+        return self
+
+    def digest(self) -> str:
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+
+
+def _line_index(node, path=(), out=None) -> dict:
+    out = {} if out is None else out
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            out[path + (k.value,)] = k.start_mark.line + 1
+            _line_index(v, path + (k.value,), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            _line_index(v, path + (i,), out)
+    return out
+
+
+def _allowed(err: dict) -> str:
+    ctx = err.get("ctx") or {}
+    if "expected" in ctx:
+        return f" (allowed: {ctx['expected']})"
+    return ""
+
+
+def scenario_errors(path: str | Path) -> tuple[Scenario | None, list[str]]:
+    """Validate a scenario file; return the scenario (or None) and every error as ``file:line: msg``."""
+    p = Path(path)
+    if not p.exists():
+        return None, [f"{p}: file not found"]
+    text = p.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        return None, [f"{p}{where}: invalid YAML ({getattr(exc, 'problem', exc)})"]
+    if not isinstance(data, dict):
+        return None, [f"{p}:1: a scenario must be a mapping of fields (name:, model:, ...)"]
+    lines = _line_index(node) if node is not None else {}
+    try:
+        sc = Scenario.model_validate(data)
+    except ValidationError as exc:
+        errors = []
+        for e in exc.errors():
+            loc = tuple(e["loc"])
+            key = loc
+            while key not in lines and key:
+                key = key[:-1]
+            field = ".".join(str(x) for x in loc) or "(scenario)"
+            msg = e["msg"].replace("Value error, ", "")
+            if e["type"] == "extra_forbidden":
+                msg = "unknown field; see docs/scenarios.md for the allowed fields"
+            errors.append(f"{p}:{lines.get(key, 1)}: {field}: {msg}{_allowed(e)}")
+        return None, errors
+    # relative paths are relative to the scenario file
+    base = p.resolve().parent
+    for section, attr in (("demand", "grid_file"), ("candidates", "extra_points"), ("network", "path"), ("wishes", "file")):
+        obj = getattr(sc, section)
+        val = getattr(obj, attr)
+        if val is not None and not Path(val).is_absolute():
+            setattr(obj, attr, (base / val).resolve())
+    return sc, []
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load a scenario or raise :class:`SitingError` with its first error (all are in ``siting validate``)."""
+    sc, errors = scenario_errors(path)
+    if errors:
+        more = f" (+{len(errors) - 1} more: run `siting validate {path}`)" if len(errors) > 1 else ""
+        raise SitingError(errors[0] + more)
+    return sc
