@@ -19,7 +19,7 @@ def build_candidates(
     kommuner: gpd.GeoDataFrame, places: gpd.GeoDataFrame, stations: gpd.GeoDataFrame, source: str = "both",
     min_distance_m: float = 2000.0, extra_points: Path | None = None,
 ) -> gpd.GeoDataFrame:  # fmt: skip
-    """Candidate sites with ``site_id``, ``name``, ``kommunenummer``, ``politidistrikt``, ``source``."""
+    """Candidate sites with ``site_id``, ``name``, ``kommunenummer``, ``kommune``, ``politidistrikt``, ``source``, ``population`` (of the place, 0 otherwise)."""
     parts = []
     if source in ("both", "places"):
         parts.append(pd.DataFrame({"name": places.name, "kommunenummer": places.kommunenummer, "geometry": places.geometry,
@@ -33,14 +33,14 @@ def build_candidates(
                 rows.append((k.name, k.kommunenummer, big.loc[k.kommunenummer].geometry, "municipality centre (largest place)"))
             elif k.kommunenummer not in big.index:
                 rows.append((k.name, k.kommunenummer, k.geometry.representative_point(), "municipality point"))
-        parts.append(pd.DataFrame(rows, columns=["name", "kommunenummer", "geometry", "source"]))
+        parts.append(pd.DataFrame(rows, columns=["name", "kommunenummer", "geometry", "source"]).assign(population=0))
     if extra_points is not None:
         df = read_table(Path(extra_points), "candidate points", "give a CSV with name, lon, lat")
         require_columns(df, ["name", "lon", "lat"], Path(extra_points))
         pts = gpd.GeoSeries(gpd.points_from_xy(df.lon, df.lat), crs=4326).to_crs(25833)
         j = gpd.sjoin_nearest(gpd.GeoDataFrame(df, geometry=pts), kommuner[["kommunenummer", "geometry"]])
         parts.append(pd.DataFrame({"name": df.name, "kommunenummer": j.kommunenummer.to_numpy(), "geometry": pts,
-                                   "source": f"user points ({Path(extra_points).name})"}))  # fmt: skip
+                                   "source": f"user points ({Path(extra_points).name})", "population": 0}))  # fmt: skip
     cand = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=25833)
     xy = np.column_stack([cand.geometry.x, cand.geometry.y])
     if len(stations) and min_distance_m > 0:
@@ -51,4 +51,5 @@ def build_candidates(
     cand["kommune"] = cand["kommunenummer"].map(kommuner.set_index("kommunenummer")["name"])
     cand = cand.sort_values(["kommunenummer", "name"]).reset_index(drop=True)
     cand["site_id"] = [f"cand-{i:04d}" for i in range(len(cand))]
-    return cand[["site_id", "name", "kommunenummer", "kommune", "politidistrikt", "source", "geometry"]]
+    cand["population"] = cand["population"].fillna(0).astype(int)
+    return cand[["site_id", "name", "kommunenummer", "kommune", "politidistrikt", "source", "population", "geometry"]]

@@ -47,7 +47,7 @@ class Timer:
 
 
 def _match_sites(names: list[str], cand: gpd.GeoDataFrame, kommuner: gpd.GeoDataFrame, what: str) -> np.ndarray:
-    """Candidate indices for site names (place name, municipality name or number)."""
+    """Candidate indices for site names: a place name, else a municipality name or number (its largest candidate place)."""
     out = []
     for n in names:
         key = str(n).strip().lower()
@@ -55,9 +55,9 @@ def _match_sites(names: list[str], cand: gpd.GeoDataFrame, kommuner: gpd.GeoData
         if not len(hit):
             k = kommuner[(kommuner.name.str.lower() == key) | (kommuner.kommunenummer == key)]
             if len(k):
-                sub = cand[cand.kommunenummer == k.kommunenummer.iloc[0]]
+                sub = cand[cand.kommunenummer == k.kommunenummer.iloc[0]].sort_values("population", ascending=False, kind="stable")
                 same = sub.index[sub["name"].str.lower() == k.name.iloc[0].lower()]
-                hit = same if len(same) else sub.index[:1]
+                hit = same if len(same) else sub.index[:1]  # the municipality's largest place
         if not len(hit):
             raise SitingError(f"{what}: site '{n}' is not a candidate (a place or municipality name); "
                               "check spelling or add it with candidates.extra_points")  # fmt: skip
