@@ -26,7 +26,7 @@ from siting.demand import build_demand
 from siting.errors import InfeasibleError, SitingError
 from siting.io import atomic_dir, atomic_path
 from siting.metrics import compute_metrics, kommune_table
-from siting.models import MODELS, SiteConstraints, assign_nearest
+from siting.models import MODELS, SiteConstraints
 from siting.network import NetworkSpec, load_network
 from siting.paths import MAPS_DIR, SCENARIO_DIR
 from siting.scenario import Scenario, load_scenario

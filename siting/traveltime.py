@@ -131,7 +131,7 @@ def _multi_source(graph: RoadGraph, facility_xy, limit: float = np.inf) -> tuple
     aug = sp.csr_array((w, (u, v)), shape=(n + k, n + k))
     dist, _, sources = dijkstra(aug, directed=True, indices=virtual, min_only=True, return_predecessors=True, limit=limit)
     fac = np.where(sources >= n, sources - n, -1)
-    return dist[:n], fac[:n]
+    return np.maximum(dist[:n] - 1e-9, 0.0), fac[:n]
 
 
 def nearest_facility_time(graph: RoadGraph, demand_xy, facility_xy) -> tuple[np.ndarray, np.ndarray]:

@@ -5,7 +5,7 @@ Every model takes plain arrays (:meth:`SitingModel.from_cost_matrix`) or GeoData
 :class:`SiteConstraints` and returns a :class:`Solution` whose status is proven by the solver.
 """
 
-from .base import Solution, SiteConstraints, SitingModel, assign_nearest
+from .base import SiteConstraints, SitingModel, Solution, assign_nearest
 from .coverage import LSCP, MCLP, BackupCoverage
 from .greedy import greedy_mclp
 from .median import Hybrid, PCenter, PMedian

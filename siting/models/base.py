@@ -262,9 +262,25 @@ class SitingModel:
         runtime = time.perf_counter() - t0
         if status == "infeasible":
             raise InfeasibleError(f"{self.name}: the constraints cannot all be met (solver says infeasible)")
+        values = [v.value() for v in y.values()]
+        if y and (any(v is None for v in values) or round(sum(values)) != self.p and self.name != "lscp"):
+            # stopped before any solution: fall back to the greedy heuristic, keep the solver's bound
+            chosen = self.heuristic()
+            log.warning("%s: no solution within the time limit; greedy heuristic used", self.name)
+            return self.make_solution(chosen, self.evaluate(chosen), "heuristic", math.inf, bound, runtime, solver, log_path)
         chosen = np.array(sorted(j for j, v in y.items() if (v.value() or 0) > 0.5), dtype=int)
         objective = float(pulp.value(prob.objective) or 0.0)
         return self.make_solution(chosen, objective, status, mip_gap, bound, runtime, solver, log_path)
+
+    def heuristic(self) -> np.ndarray:
+        """Greedy fallback: add the allowed site that most reduces population-weighted time, p times."""
+        return self.rank(np.flatnonzero(self.allowed() & ~self._mask(self.constraints.required)))[: self.p]
+
+    def evaluate(self, chosen) -> float:
+        """Population-weighted time of fixed + ``chosen`` (unreachable at the penalty cost)."""
+        _, t = assign_nearest(self.cost, np.r_[np.flatnonzero(self.fixed), np.asarray(chosen, int)].astype(int))
+        pen = 2.0 * max(float(self.cost.data.max()) if self.cost.nnz else 60.0, 1.0)
+        return float(np.dot(self.weights, np.where(np.isfinite(t), t, pen)))
 
     def make_solution(self, chosen, objective, status, gap, bound, runtime, solver, log_path, stats=None) -> Solution:
         ranked = self.rank(chosen)
@@ -346,7 +362,7 @@ def _run(prob: pulp.LpProblem, solver: str, time_limit, gap: float, log_path: st
             status = "time_limit"
         else:
             status = "feasible" if h.getSolution().value_valid else "infeasible"
-        if prob.numVariables() and not h.getSolution().value_valid:
+        if status != "time_limit" and prob.numVariables() and not h.getSolution().value_valid:
             return "infeasible", math.nan, math.nan
         return status, bound, (0.0 if status == "optimal" else rel)
     s = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=gap or None, logPath=log_path, threads=1,

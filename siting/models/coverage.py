@@ -14,7 +14,7 @@ import scipy.sparse as sp
 
 from siting.errors import InfeasibleError
 
-from .base import SitingModel, Solution
+from .base import SitingModel, Solution, assign_nearest
 
 
 def coverage_matrix(cost: sp.csr_array, radius: float) -> sp.csr_array:
@@ -82,6 +82,18 @@ class MCLP(SitingModel):
         prob += pulp.lpSum(float(w[i]) * z[i] for i in range(len(z))) + self.base + self._bonus(y)
         return prob, y
 
+    def heuristic(self) -> np.ndarray:
+        from .greedy import greedy_mclp
+
+        radius = float(self.params.get("service_radius", 30.0))
+        allowed = self.allowed() & ~self._mask(self.constraints.required)
+        return greedy_mclp(self.cost, self.weights, self.p, self.fixed, allowed, radius)[0]
+
+    def evaluate(self, chosen) -> float:
+        radius = float(self.params.get("service_radius", 30.0))
+        _, t = assign_nearest(self.cost, np.r_[np.flatnonzero(self.fixed), np.asarray(chosen, int)].astype(int))
+        return float(self.weights[t <= radius].sum())
+
 
 class BackupCoverage(SitingModel):
     """Backup coverage (Hogan & ReVelle 1986; the police application of Curtin, Hayslett-McCall & Qiu 2010).
@@ -113,15 +125,13 @@ class BackupCoverage(SitingModel):
         for i in range(u.shape[0]):
             cols = cand_ids[u.indices[u.indptr[i] : u.indptr[i + 1]]]
             s = pulp.lpSum(y[int(j)] for j in cols)
-            b = pulp.LpVariable(f"b_{i}", 0, 1)
+            b = pulp.LpVariable(f"b_{i}", cat="Binary")  # binary: 2b ≤ 1 must not give b = ½
             prob += 2 * b <= s + float(nf[i]), f"backup_{i}"
             if nf[i] < 1:
                 z = pulp.LpVariable(f"z_{i}", 0, 1)
                 prob += z <= s, f"cover_{i}"
                 obj.append(float(w[i]) * z)
             obj.append(beta * float(w[i]) * b)
-        # rows with one fixed office are covered already: count them in the base
-        base += float(w[nf >= 1].sum())
         self.stats = {"demand_rows_in_model": int(u.shape[0]), "candidate_sites": int(allowed.sum())}
         prob += pulp.lpSum(obj) + base + self._bonus(y)
         return prob, y

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pulp
-import scipy.sparse as sp
 
 from siting.errors import InfeasibleError
 
