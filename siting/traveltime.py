@@ -103,7 +103,7 @@ def travel_time_matrix(graph: RoadGraph, demand_xy, facility_xy, cutoff: float =
         block = src[start : start + BATCH]
         dist = dijkstra(graph.matrix, directed=True, indices=block, limit=cutoff)
         at_demand = dist[:, d.node]  # (batch, n_demand)
-        for local, node in enumerate(block):
+        for local in range(len(block)):
             for fi in np.flatnonzero(inverse == start + local):
                 t = at_demand[local] + f.access_minutes[fi] + d.access_minutes
                 ok = np.flatnonzero(t <= cutoff)

@@ -96,7 +96,7 @@ def parse_jsonstat(payload: dict) -> pd.DataFrame:
         values = payload["value"]
         sizes = payload["size"]
     except (KeyError, TypeError) as exc:
-        raise SitingError(f"unexpected JSON-stat answer from SSB (missing {exc}); the API may have changed")
+        raise SitingError(f"unexpected JSON-stat answer from SSB (missing {exc}); the API may have changed") from None
     # Region is the first dimension; others have size 1 (one content code, one year).
     stride = 1
     for s in sizes[1:]:
