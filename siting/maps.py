@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 
 import branca.colormap as cm
@@ -22,6 +23,17 @@ from siting.errors import SitingError
 from siting.io import atomic_write_text
 
 LAYERS = ("kommuner", "stations", "proposals", "coverage_before", "coverage_after")
+
+
+def _light(gdf: gpd.GeoDataFrame, tolerance_m: float = 700.0) -> gpd.GeoDataFrame:
+    """Simplified (in metres, topology kept per polygon) and rounded to ~10 m for a small HTML file."""
+    import shapely
+
+    g = gdf.to_crs(25833).copy()
+    g["geometry"] = g.geometry.simplify(tolerance_m)
+    g = g.to_crs(4326)
+    g["geometry"] = shapely.set_precision(g.geometry.values, 1e-4)
+    return g
 
 
 def _fmt(v, unit=" min", nd=1):
@@ -52,8 +64,7 @@ def _title_panel(metrics: dict, manifest: dict) -> str:
 
 def make_map(kommuner, stations, proposals, coverage_before, coverage_after, metrics: dict, manifest: dict) -> folium.Map:
     """Build the decision-maker map from the run layers (any CRS; drawn in EPSG:4326)."""
-    k = kommuner.to_crs(4326).copy()
-    k["geometry"] = k.geometry.simplify(0.002)
+    k = _light(kommuner)
     m = folium.Map(location=[64.5, 13.0], zoom_start=5, tiles=None, control_scale=True, prefer_canvas=True)
     folium.TileLayer("OpenStreetMap", name="OpenStreetMap basemap").add_to(m)
     folium.TileLayer(tiles="", name="Plain (offline)", attr="no tiles").add_to(m)
@@ -87,7 +98,7 @@ def make_map(kommuner, stations, proposals, coverage_before, coverage_after, met
     change.add_to(m)
     for gdf, name, color in ((coverage_before, "Within T before", "#3182bd"), (coverage_after, "Within T after", "#31a354")):
         if gdf is not None and len(gdf):
-            folium.GeoJson(gdf.to_crs(4326).to_json(), name=name, show=False,
+            folium.GeoJson(_light(gdf, 500).to_json(), name=name, show=False,
                            style_function=lambda f, c=color: {"color": c, "fillColor": c, "weight": 1, "fillOpacity": 0.25}).add_to(m)  # fmt: skip
     st = stations.to_crs(4326)
     cluster = plugins.MarkerCluster(name=f"Existing offices ({len(st)})", options={"disableClusteringAtZoom": 9})
@@ -121,9 +132,39 @@ def make_map(kommuner, stations, proposals, coverage_before, coverage_after, met
     return m
 
 
+STATIC = Path(__file__).resolve().parent / "static"
+#: CDN file name → vendored copy (see siting/static/README.md).
+VENDORED = {
+    "leaflet.js": "leaflet.js", "leaflet.css": "leaflet.css", "leaflet.markercluster.js": "leaflet.markercluster.js",
+    "MarkerCluster.css": "MarkerCluster.css", "MarkerCluster.Default.css": "MarkerCluster.Default.css",
+    "Control.FullScreen.min.js": "Control.FullScreen.js", "Control.FullScreen.css": "Control.FullScreen.css",
+    "leaflet-search.min.js": "leaflet-search.min.js", "leaflet-search.min.css": "leaflet-search.min.css",
+}  # fmt: skip
+
+
+def inline_assets(page: str) -> str:
+    """Replace CDN ``<script>``/``<link>`` tags by the vendored files' contents; drop unused ones
+    (jQuery, Bootstrap, Font Awesome, awesome-markers: the maps use none of them)."""
+
+    def script(mt):
+        name = mt.group(1).rsplit("/", 1)[-1]
+        if name in VENDORED:
+            return "<script>" + (STATIC / VENDORED[name]).read_text(encoding="utf-8") + "</script>"
+        return ""
+
+    def link(mt):
+        name = mt.group(1).rsplit("/", 1)[-1]
+        if name in VENDORED:
+            return "<style>" + (STATIC / VENDORED[name]).read_text(encoding="utf-8") + "</style>"
+        return ""
+
+    page = re.sub(r'<script src="(https?://[^"]+)"></script>', script, page)
+    return re.sub(r'<link rel="stylesheet" href="(https?://[^"]+)"\s*/?>', link, page)
+
+
 def write_map(m: folium.Map, path: str | Path) -> Path:
-    """Write a map as one self-contained HTML file (atomic)."""
-    atomic_write_text(path, m.get_root().render())
+    """Write a map as one self-contained HTML file (libraries inlined; atomic)."""
+    atomic_write_text(path, inline_assets(m.get_root().render()))
     return Path(path)
 
 
@@ -150,8 +191,7 @@ def compare_map(run_a: str | Path, run_b: str | Path) -> folium.Map:
     for side, run in ((dual.m1, run_a), (dual.m2, run_b)):
         layers, metrics, manifest = read_run_layers(run)
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap basemap").add_to(side)
-        k = layers["kommuner"].to_crs(4326)
-        k["geometry"] = k.geometry.simplify(0.002)
+        k = _light(layers["kommuner"])
         scale = cm.linear.YlOrRd_09.scale(0, 120)
         folium.GeoJson(
             k[["name", "time_after", "geometry"]].to_json(na="null"), name=f"{manifest['scenario']}: drive time after",
@@ -160,7 +200,10 @@ def compare_map(run_a: str | Path, run_b: str | Path) -> folium.Map:
             tooltip=folium.GeoJsonTooltip(["name", "time_after"], ["Municipality", "After (min)"]),
         ).add_to(side)  # fmt: skip
         for p in layers["proposals"].to_crs(4326).itertuples():
-            folium.Marker([p.geometry.y, p.geometry.x], tooltip=f"{manifest['scenario']} #{int(p.rank)} {p.name}").add_to(side)
+            folium.Marker([p.geometry.y, p.geometry.x], tooltip=f"{manifest['scenario']} #{int(p.rank)} {p.name}",
+                          icon=folium.DivIcon(html=f'<div class="siting-proposal" style="background:#d7301f;color:white;border-radius:50%;'
+                                                   f'width:22px;height:22px;line-height:22px;text-align:center;font:bold 11px sans-serif">{int(p.rank)}</div>',
+                                              icon_size=(22, 22), icon_anchor=(11, 11))).add_to(side)  # fmt: skip
         h = metrics.get("headline", {})
         side.get_root().html.add_child(folium.Element(""))
         folium.map.Marker([71.5, 5 if side is dual.m1 else 20], icon=folium.DivIcon(

@@ -93,8 +93,12 @@ def wish_status_by_kommune(kommuner, wishes) -> pd.Series:
     return wish_status(wishes, kommuner.kommunenummer)
 
 
-def run_scenario(path: str | Path, out: str | Path | None = None, force: bool = False) -> Path:
-    """Run a scenario file and write its run folder; returns the folder."""
+def run_scenario(path: str | Path, out: str | Path | None = None, force: bool = False, copy_map: bool = True) -> Path:
+    """Run a scenario file and write its run folder; returns the folder.
+
+    For the shipped scenarios (files in ``scenarios/``) the map is also copied to
+    ``maps/<scenario>.html`` unless ``copy_map`` is false.
+    """
     sc = load_scenario(path)
     out = Path(out) if out else Path("runs") / sc.name
     if out.exists() and not force:
@@ -266,7 +270,7 @@ def run_scenario(path: str | Path, out: str | Path | None = None, force: bool = 
             write_map(fmap, tmp / "map.html")
         manifest["timings_s"] = {**timer.stages, "total": round(time.perf_counter() - t_start, 3)}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-    if sc.outputs.map and sc.outputs.maps_copy and Path(path).resolve().parent == SCENARIO_DIR.resolve():
+    if copy_map and sc.outputs.map and sc.outputs.maps_copy and Path(path).resolve().parent == SCENARIO_DIR.resolve():
         with atomic_path(MAPS_DIR / f"{sc.name}.html") as tmpmap:
             shutil.copyfile(out / "map.html", tmpmap)
     return out
