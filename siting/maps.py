@@ -139,12 +139,13 @@ VENDORED = {
     "MarkerCluster.css": "MarkerCluster.css", "MarkerCluster.Default.css": "MarkerCluster.Default.css",
     "Control.FullScreen.min.js": "Control.FullScreen.js", "Control.FullScreen.css": "Control.FullScreen.css",
     "leaflet-search.min.js": "leaflet-search.min.js", "leaflet-search.min.css": "leaflet-search.min.css",
+    "d3.min.js": "d3.min.js", "jquery-3.7.1.min.js": "jquery-3.7.1.min.js",
 }  # fmt: skip
 
 
 def inline_assets(page: str) -> str:
     """Replace CDN ``<script>``/``<link>`` tags by the vendored files' contents; drop unused ones
-    (jQuery, Bootstrap, Font Awesome, awesome-markers: the maps use none of them)."""
+    (Bootstrap, Font Awesome, awesome-markers: the maps use none of them)."""
 
     def script(mt):
         name = mt.group(1).rsplit("/", 1)[-1]

@@ -1,0 +1,101 @@
+"""Consultation wishes: the Elverum letter, synthetic letters (bokmål and nynorsk), malformed input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from siting.cli import main
+from siting.data import load_kommuner_geometry
+from siting.errors import DataError, SitingError
+from siting.paths import DATA_DIR, shared_data_dir
+from siting.wishes import load_wishes, wish_status
+from siting.wishes.extract import extract_letter
+
+LETTERS = Path(__file__).parent / "synthetic_letters"
+
+
+@pytest.fixture(scope="module")
+def names():
+    k = load_kommuner_geometry()
+    return dict(zip(k.kommunenummer, k.name, strict=True))
+
+
+@pytest.fixture(scope="module")
+def seeds():
+    shared = shared_data_dir()
+    if shared is None or not (shared.parent / "seeds").exists():
+        pytest.skip("source documents ../shared/seeds not present")
+    return shared.parent / "seeds"
+
+
+def test_elverum_letter_reproduces_its_answers(seeds, names):
+    r = extract_letter(seeds / "004_ac97c43636cddae3.txt", names)
+    assert (r.kommunenummer, r.kommune) == ("3420", "Elverum")
+    assert r.wants_office == "no" and "tilfreds med det tjenestestedet" in r.evidence_wants_office
+    assert r.satisfied == "yes" and "fornøyd" in r.evidence_satisfied
+    assert r.contact_channels == "social_media" and "tilgjengeligheten er god" in r.evidence_contact_channels
+    assert r.date == "2022-05-30" and r.status() == "declined"
+
+
+@pytest.mark.parametrize(
+    ("letter", "kommune", "wants", "premises", "satisfied"),
+    [
+        ("synthetic_bokmal_yes.txt", "Engerdal", "yes", "yes", "no"),
+        ("synthetic_nynorsk_no.txt", "Vaksdal", "no", "no", "partly"),
+        ("synthetic_nynorsk_unclear.txt", "Åseral", "unclear", "unclear", "yes"),
+    ],
+)
+def test_synthetic_letters(names, letter, kommune, wants, premises, satisfied):
+    r = extract_letter(LETTERS / letter, names)
+    assert (r.kommune, r.wants_office, r.offers_premises, r.satisfied) == (kommune, wants, premises, satisfied)
+
+
+def test_docx_and_pdf_letters(names, tmp_path):
+    import docx
+
+    text = (LETTERS / "synthetic_bokmal_yes.txt").read_text(encoding="utf-8")
+    d = docx.Document()
+    for line in text.splitlines():
+        d.add_paragraph(line)
+    d.save(tmp_path / "synthetic.docx")
+    assert extract_letter(tmp_path / "synthetic.docx", names).wants_office == "yes"
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
+    with pytest.raises(SitingError, match="cannot read the letter|no text"):
+        extract_letter(tmp_path / "broken.pdf", names)
+
+
+def test_malformed_letters(names, tmp_path):
+    (tmp_path / "empty.txt").write_text("", encoding="utf-8")
+    with pytest.raises(SitingError, match="has no text"):
+        extract_letter(tmp_path / "empty.txt", names)
+    (tmp_path / "noq.txt").write_text("Engerdal kommune takker for brevet.\nMed hilsen\n", encoding="utf-8")
+    with pytest.raises(SitingError, match="answers none of the ministry's five questions"):
+        extract_letter(tmp_path / "noq.txt", names)
+
+
+def test_bundled_wishes_hold_only_real_answers():
+    w = load_wishes(DATA_DIR / "wishes" / "wishes.csv", kommuner=load_kommuner_geometry())
+    assert list(w.kommunenummer) == ["3420"] and w.reviewed.eq("yes").all()
+    st = wish_status(w, ["3420", "0301"])
+    assert list(st) == ["declined", "no answer"]
+    t = load_wishes(DATA_DIR / "wishes" / "template.csv")
+    assert len(t) == 356 and t.status.eq("no answer").all()
+
+
+def test_bad_wishes_file_is_one_line(tmp_path, capsys):
+    f = tmp_path / "w.csv"
+    f.write_text("kommunenummer,wants_office\n9999,yes\n", encoding="utf-8")
+    with pytest.raises(DataError, match="unknown municipality number 9999"):
+        load_wishes(f, kommuner=load_kommuner_geometry())
+    f.write_text("kommunenummer,wants_office\n3420,maybe\n", encoding="utf-8")
+    assert main(["wishes", "validate", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert "line 2" in err and "wants_office" in err and "'yes', 'no' or 'unclear'" in err
+
+
+def test_extract_cli_writes_review_csv(tmp_path):
+    out = tmp_path / "review.csv"
+    assert main(["wishes", "extract", str(LETTERS / "synthetic_bokmal_yes.txt"), "--out", str(out)]) == 0
+    assert load_wishes(out).status.iloc[0] == "asked_with_premises"
