@@ -1,0 +1,48 @@
+"""Shared set-up for the benchmarks: national N1000 network and real demand/facility points."""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from contextlib import contextmanager
+
+import numpy as np
+
+from siting.demand import read_grid
+from siting.network import build_network, national_roads_path
+from siting.paths import shared_data_dir
+
+
+def need_national_data():
+    roads = national_roads_path()
+    shared = shared_data_dir()
+    grid = shared / "ssb" / "NOR0250M_POP_2022.csv" if shared else None
+    if roads is None or grid is None or not grid.exists():
+        sys.exit("skipped: needs the national N1000 road links and the SSB 250 m grid (../shared/data)")
+    return roads, grid
+
+
+def demand_points(grid, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` populated SSB 250 m cells (centres, EPSG:25833), drawn with a fixed seed, and their population."""
+    g = read_grid(grid)
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.choice(len(g), size=n, replace=False))
+    return g[["x", "y"]].to_numpy()[idx], g["pop"].to_numpy()[idx]
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@contextmanager
+def timed(label: str, out: dict):
+    t = time.perf_counter()
+    yield
+    out[label] = time.perf_counter() - t
+    print(f"{label:<45s} {out[label]:8.2f} s   (peak RSS {peak_rss_mb():7.0f} MB)", flush=True)
+
+
+def national_graph():
+    roads, grid = need_national_data()
+    return build_network(roads), grid
