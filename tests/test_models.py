@@ -178,3 +178,12 @@ def test_time_limited_run_is_not_called_optimal_unless_proven():
             assert sol.gap == np.inf
         else:
             assert sol.gap > 0
+
+
+def test_rank_orders_by_marginal_gain():
+    # site 2 saves the most person-minutes, then site 1; site 3 adds nothing beyond them
+    cost = np.array([[50, 10, 40, 10], [50, 40, 5, 40], [50, 40, 5, 40]], float)
+    w = np.array([1.0, 10.0, 10.0])
+    m = PMedian.from_cost_matrix(cost, w, 3, fixed=np.array([True, False, False, False]))
+    assert list(m.rank(np.array([1, 2, 3]))) == [2, 1, 3]
+    assert list(m.solve().selected[:1]) == [2]

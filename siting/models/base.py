@@ -262,8 +262,9 @@ class SitingModel:
         runtime = time.perf_counter() - t0
         if status == "infeasible":
             raise InfeasibleError(f"{self.name}: the constraints cannot all be met (solver says infeasible)")
-        values = [v.value() for v in y.values()]
-        if y and (any(v is None for v in values) or round(sum(values)) != self.p and self.name != "lscp"):
+        values = np.array([np.nan if v.value() is None else v.value() for v in y.values()], dtype=float)
+        integral = np.all(np.isfinite(values)) and np.all(np.minimum(values, 1 - values) < 1e-6)
+        if y and (not integral or (self.name != "lscp" and int((values > 0.5).sum()) != self.p)):
             # stopped before any solution: fall back to the greedy heuristic, keep the solver's bound
             chosen = self.heuristic()
             log.warning("%s: no solution within the time limit; greedy heuristic used", self.name)
@@ -314,8 +315,8 @@ class SitingModel:
 
 
 def _nearest_time(cost: sp.csr_array, sites) -> np.ndarray:
-    t, _ = assign_nearest(cost, np.asarray(sites, dtype=int))
-    return t
+    _, t = assign_nearest(cost, np.asarray(sites, dtype=int))
+    return t.astype(float)
 
 
 def assign_nearest(cost: sp.csr_array, open_sites: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
