@@ -27,7 +27,7 @@ def demand_points(grid, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """``n`` populated SSB 250 m cells (centres, EPSG:25833), drawn with a fixed seed, and their population."""
     g = read_grid(grid)
     rng = np.random.default_rng(seed)
-    idx = np.sort(rng.choice(len(g), size=n, replace=False))
+    idx = rng.choice(len(g), size=n, replace=False)  # random order: any split is spread over the country
     return g[["x", "y"]].to_numpy()[idx], g["pop"].to_numpy()[idx]
 
 

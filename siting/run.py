@@ -117,6 +117,10 @@ def run_scenario(path: str | Path, out: str | Path | None = None, force: bool = 
     status_by_k = wish_status_by_kommune(kommuner, wishes)
     sites["wish_status"] = sites.kommunenummer.map(status_by_k).fillna("no answer")
     T = sc.model.threshold_minutes
+    far_demand = far_sites = 0
+    if not graph.is_estimate:  # points farther than the snap threshold from any road are reported
+        far_demand = traveltime.snap(graph, demand.geometry).far.sum()
+        far_sites = traveltime.snap(graph, sites.geometry).far.sum()
     with timer.stage("drive-time matrix"):
         cost = traveltime.travel_time_matrix(graph, demand.geometry, sites.geometry, cutoff=sc.network.cutoff_minutes)
     cand_off = n_fixed  # candidate i is site n_fixed + i
@@ -194,7 +198,7 @@ def run_scenario(path: str | Path, out: str | Path | None = None, force: bool = 
         cov_b = float(w[before <= T].sum() / w.sum())
         cov_a = float(w[after <= T].sum() / w.sum())
         metrics = {
-            "scenario": sc.name, "threshold_minutes": T,
+            "scenario": sc.name, "threshold_minutes": T, "network": graph.source, "is_estimate": bool(graph.is_estimate),
             "headline": {"share_within_T_before": cov_b, "share_within_T_after": cov_a,
                          "mean_time_before": nb["mean"], "mean_time_after": na["mean"],
                          "p90_before": nb["p90"], "p90_after": na["p90"], "max_before": nb["max"], "max_after": na["max"]},
@@ -241,6 +245,7 @@ def run_scenario(path: str | Path, out: str | Path | None = None, force: bool = 
         "scenario_file": str(Path(path)), "scenario_hash": sc.digest(), "siting_version": __version__, "python": platform.python_version(),
         "network": graph.source, "is_estimate": bool(graph.is_estimate), "network_info": graph.info,
         "demand_model": demand.attrs.get("demand_model"), "demand_points": len(demand), "candidate_sites": len(cand),
+        "points_far_from_network": {"demand": int(far_demand), "sites": int(far_sites), "threshold_m": graph.spec.snap_threshold_m},
         "existing_offices": n_fixed, "population_source": kommuner.attrs.get("population_source"),
         "data_sources": "data/SOURCES.md", "solver": sol.solver, "status": sol.status, "objective": sol.objective,
         "gap": sol.gap, "bound": sol.bound, "solve_runtime_s": round(sol.runtime, 3), "model": sol.model, "model_stats": sol.stats,

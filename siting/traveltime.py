@@ -99,17 +99,17 @@ def travel_time_matrix(graph: RoadGraph, demand_xy, facility_xy, cutoff: float =
     src, inverse = _unique_sources(f)
     rows, cols, vals = [], [], []
     # Demand points sorted by node so each batch gathers only the columns it needs.
-    for start in range(0, len(src), BATCH):
+    order = np.argsort(inverse, kind="stable")  # facilities grouped by their source node
+    bounds = np.searchsorted(inverse[order], np.arange(0, len(src) + BATCH, BATCH))
+    for b, start in enumerate(range(0, len(src), BATCH)):
         block = src[start : start + BATCH]
         dist = dijkstra(graph.matrix, directed=True, indices=block, limit=cutoff)
-        at_demand = dist[:, d.node]  # (batch, n_demand)
-        for local in range(len(block)):
-            for fi in np.flatnonzero(inverse == start + local):
-                t = at_demand[local] + f.access_minutes[fi] + d.access_minutes
-                ok = np.flatnonzero(t <= cutoff)
-                rows.append(ok)
-                cols.append(np.full(len(ok), fi))
-                vals.append(t[ok])
+        fac = order[bounds[b] : bounds[b + 1]]  # facilities whose node is in this block
+        t = dist[inverse[fac] - start][:, d.node] + f.access_minutes[fac, None] + d.access_minutes[None, :]
+        fi, di = np.nonzero(t <= cutoff)
+        rows.append(di)
+        cols.append(fac[fi])
+        vals.append(t[fi, di])
     rows = np.concatenate(rows) if rows else np.array([], int)
     cols = np.concatenate(cols) if cols else np.array([], int)
     vals = np.concatenate(vals) if vals else np.array([], float)

@@ -10,6 +10,8 @@ def register(sub) -> None:
     p.add_argument("scenario", help="scenario file, e.g. scenarios/max-coverage-30.yaml")
     p.add_argument("--out", help="run folder (default runs/<scenario name>)")
     p.add_argument("--force", action="store_true", help="overwrite an existing run folder")
+    p.add_argument("--quiet", dest="run_quiet", action="store_true", help="only errors and the summary")
+    p.add_argument("--verbose", dest="run_verbose", action="store_true", help="debug output")
     p.set_defaults(func=handle)
 
 
@@ -18,6 +20,10 @@ def handle(args) -> int:
 
     from siting.run import run_scenario
 
+    if args.run_quiet:
+        logging.getLogger().setLevel(logging.ERROR)
+    elif args.run_verbose:
+        logging.getLogger().setLevel(logging.DEBUG)
     console = Console(stderr=True, quiet=logging.getLogger().level > logging.INFO)
     with console.status("running scenario…"):
         out = run_scenario(args.scenario, args.out, force=args.force)

@@ -258,7 +258,12 @@ class SitingModel:
             prob.runtime = time.perf_counter() - t0
             return prob
         log_path = str(log_path) if log_path else tempfile.mkstemp(prefix=f"siting-{self.name}-", suffix=".log")[1]
-        status, bound, mip_gap = _run(prob, solver, time_limit, gap, log_path)
+        warm = solver == "cbc" and self.name in ("mclp", "pmedian", "backup") and bool(y)
+        if warm:  # greedy warm start for CBC (PuLP passes none to the HiGHS API); an infeasible start is ignored
+            start = set(int(j) for j in self.heuristic())
+            for j, v in y.items():
+                v.setInitialValue(1 if j in start else 0)
+        status, bound, mip_gap = _run(prob, solver, time_limit, gap, log_path, warm_start=bool(warm))
         runtime = time.perf_counter() - t0
         if status == "infeasible":
             raise InfeasibleError(f"{self.name}: the constraints cannot all be met (solver says infeasible)")
@@ -335,7 +340,7 @@ def assign_nearest(cost: sp.csr_array, open_sites: np.ndarray) -> tuple[np.ndarr
     return arg, best
 
 
-def _run(prob: pulp.LpProblem, solver: str, time_limit, gap: float, log_path: str) -> tuple[str, float, float]:
+def _run(prob: pulp.LpProblem, solver: str, time_limit, gap: float, log_path: str, warm_start: bool = False) -> tuple[str, float, float]:
     """Solve ``prob``; return (status, bound, relative gap) as proven by the solver."""
     if solver not in SOLVERS:
         raise SitingError(f"unknown solver '{solver}' (allowed: {', '.join(SOLVERS)})")
@@ -366,7 +371,7 @@ def _run(prob: pulp.LpProblem, solver: str, time_limit, gap: float, log_path: st
         if status != "time_limit" and prob.numVariables() and not h.getSolution().value_valid:
             return "infeasible", math.nan, math.nan
         return status, bound, (0.0 if status == "optimal" else rel)
-    s = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=gap or None, logPath=log_path, threads=1,
+    s = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=gap or None, logPath=log_path, threads=1, warmStart=warm_start,
                           options=["randomSeed 1", "randomCbcSeed 1"])  # fmt: skip
     code = prob.solve(s)
     text = Path(log_path).read_text(errors="replace") if Path(log_path).exists() else ""

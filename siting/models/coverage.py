@@ -65,14 +65,19 @@ class MCLP(SitingModel):
         rest = np.flatnonzero(~covered_fixed & (cand.sum(axis=1) > 0) & (self.weights > 0))
         sub = cov[rest][:, np.flatnonzero(allowed)]
         u, w, _, _ = aggregate_rows(sub, self.weights[rest])
+        keep = self._reduce_columns(u, np.flatnonzero(allowed))
         self.stats = {
             "demand_points": int(cov.shape[0]),
             "covered_by_fixed": int(covered_fixed.sum()),
             "demand_rows_in_model": int(u.shape[0]),
             "candidate_sites": int(allowed.sum()),
+            "candidates_after_reduction": int(keep.sum()),
         }
+        self._dropped = np.flatnonzero(allowed)[~keep]
         prob = pulp.LpProblem("mclp", pulp.LpMaximize)
         y = self._site_vars(prob)
+        for j in self._dropped:  # identical or dominated columns: never needed in an optimum
+            prob += y[int(j)] == 0, f"dominated_{j}"
         cand_ids = np.flatnonzero(allowed)
         z = [pulp.LpVariable(f"z_{i}", 0, 1) for i in range(u.shape[0])]
         u = u.tocsr()
@@ -81,6 +86,45 @@ class MCLP(SitingModel):
             prob += z[i] <= pulp.lpSum(y[int(j)] for j in cols), f"cover_{i}"
         prob += pulp.lpSum(float(w[i]) * z[i] for i in range(len(z))) + self.base + self._bonus(y)
         return prob, y
+
+    def _reduce_columns(self, u: sp.csr_array, cand_ids: np.ndarray) -> np.ndarray:
+        """Mask of candidate columns to keep: drop a column whose coverage (on the rows left in the
+        model) is identical to, or contained in, another column with the same constraint labels
+        (group labels, required flag, wish bonus); ties keep the lowest index. At least ``p``
+        columns per label are always kept, so any optimum has a same-or-better equivalent."""
+        c = self.constraints
+        n = len(cand_ids)
+        if n == 0:
+            return np.zeros(0, bool)
+        labels = [tuple(np.asarray(g).astype(str)[cand_ids]) for g in c.groups.values()] if c.max_per_group or c.min_per_group else []
+        req = self._mask(c.required)[cand_ids]
+        bonus = np.zeros(n) if c.wish_bonus is None else np.asarray(c.wish_bonus, float)[cand_ids]
+        key = [tuple(lab[i] for lab in labels) + (bool(req[i]), float(bonus[i])) for i in range(n)]
+        cols = sp.csc_array(u).astype(np.int32)
+        size = np.asarray(cols.sum(axis=0)).ravel()
+        overlap = (cols.T @ cols).tocoo()  # shared rows between pairs of columns
+        keep = np.ones(n, bool)
+        for a, b, shared in zip(overlap.row, overlap.col, overlap.data, strict=True):
+            if a == b or not keep[b] or key[a] != key[b] or req[a]:
+                continue
+            # a is dominated by b: b covers everything a covers (strictly more, or the same and b first)
+            if shared == size[a] and (size[b] > size[a] or b < a):
+                keep[a] = False
+        keep[(size == 0) & ~req] = False
+        # keep at least p columns of every label (index order): a dropped column in an optimum can
+        # then always be swapped for a kept, unopened one with the same labels at no loss
+        by_key: dict[tuple, list[int]] = {}
+        for i in range(n):
+            by_key.setdefault(key[i], []).append(i)
+        for members in by_key.values():
+            kept = sum(keep[i] for i in members)
+            for i in members:
+                if kept >= self.p:
+                    break
+                if not keep[i]:
+                    keep[i] = True
+                    kept += 1
+        return keep
 
     def heuristic(self) -> np.ndarray:
         from .greedy import greedy_mclp
