@@ -152,6 +152,17 @@ class PCenter(SitingModel):
         )
 
 
+def _remaining(bounds: dict, groups: dict, chosen) -> dict:
+    """Per-group bounds minus the sites already ``chosen`` in each group (never below 0)."""
+    out = {}
+    for g, b in bounds.items():
+        labels = np.asarray(groups[g]).astype(str)
+        used = {lab: int(np.sum(labels[chosen] == lab)) for lab in set(labels)}
+        per = b if isinstance(b, dict) else dict.fromkeys(set(labels), b)
+        out[g] = {lab: max(v - used.get(lab, 0), 0) for lab, v in per.items()}
+    return out
+
+
 def _without(cons, chosen):
     """Constraints for a second stage in which ``chosen`` are already open (fixed)."""
     from dataclasses import replace
@@ -159,23 +170,8 @@ def _without(cons, chosen):
     req = None if cons.required is None else cons.required.copy()
     if req is not None:
         req[chosen] = False
-    mx = {}
-    for g, b in cons.max_per_group.items():
-        labels = np.asarray(cons.groups[g]).astype(str)
-        used = {lab: int(np.sum(labels[chosen] == lab)) for lab in set(labels)}
-        if isinstance(b, dict):
-            mx[g] = {lab: max(v - used.get(lab, 0), 0) for lab, v in b.items()}
-        else:
-            mx[g] = {lab: max(b - used.get(lab, 0), 0) for lab in set(labels)}
-    mn = {}
-    for g, b in cons.min_per_group.items():
-        labels = np.asarray(cons.groups[g]).astype(str)
-        used = {lab: int(np.sum(labels[chosen] == lab)) for lab in set(labels)}
-        if isinstance(b, dict):
-            mn[g] = {lab: max(v - used.get(lab, 0), 0) for lab, v in b.items()}
-        else:
-            mn[g] = {lab: max(b - used.get(lab, 0), 0) for lab in set(labels)}
-    return replace(cons, required=req, max_per_group=mx, min_per_group=mn)
+    return replace(cons, required=req, max_per_group=_remaining(cons.max_per_group, cons.groups, chosen),
+                   min_per_group=_remaining(cons.min_per_group, cons.groups, chosen))  # fmt: skip
 
 
 class Hybrid(SitingModel):
