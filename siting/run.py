@@ -153,6 +153,8 @@ def run_scenario(path: str | Path, out: str | Path | None = None, force: bool = 
         cons.min_per_group["politidistrikt"] = sc.constraints.min_per_district
     w = demand.population.to_numpy(float)
     solver = sc.solver
+    open_fixed = np.flatnonzero(fixed)
+    before, _ = traveltime.nearest_facility_time(graph, demand.geometry, sites.geometry.iloc[open_fixed])
     with timer.stage("model"):
         mtype = sc.model.type
         if mtype in ("none", "evaluate"):
@@ -181,6 +183,8 @@ def run_scenario(path: str | Path, out: str | Path | None = None, force: bool = 
             params = {"service_radius": T}
             if mtype == "backup":
                 params["backup_weight"] = sc.model.backup_weight
+            if mtype == "pcenter":
+                params["fixed_times"] = before
             if mtype == "hybrid":
                 params.update(objective_weights=sc.model.objective_weights, lexicographic=sc.model.lexicographic, solver=solver.name)
             m = MODELS[mtype](cost, w, sc.new_offices, fixed=fixed, constraints=cons, **params)
@@ -189,8 +193,6 @@ def run_scenario(path: str | Path, out: str | Path | None = None, force: bool = 
             except InfeasibleError as exc:
                 raise InfeasibleError(f"{Path(path).name}: {exc}") from None
     with timer.stage("metrics"):
-        open_fixed = np.flatnonzero(fixed)
-        before, _ = traveltime.nearest_facility_time(graph, demand.geometry, sites.geometry.iloc[open_fixed])
         after, idx = traveltime.nearest_facility_time(graph, demand.geometry, sites.geometry.iloc[sol.open_sites])
         metrics = compute_metrics(demand, before, after, kommuner.set_index("kommunenummer")["population_2022"])
         nb, na = metrics["national"]["before"], metrics["national"]["after"]

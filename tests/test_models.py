@@ -187,3 +187,16 @@ def test_rank_orders_by_marginal_gain():
     m = PMedian.from_cost_matrix(cost, w, 3, fixed=np.array([True, False, False, False]))
     assert list(m.rank(np.array([1, 2, 3]))) == [2, 1, 3]
     assert list(m.solve().selected[:1]) == [2]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_pcenter_exact_beyond_the_matrix_cutoff(seed):
+    cost, w, fixed = synthetic_instance(seed, nd=12, ns=7)
+    cost[~np.isfinite(cost)] = 200.0  # full matrix: everything reachable
+    cutoff = 35.0
+    truncated = np.where(cost <= cutoff, cost, np.inf)
+    fixed_times = cost[:, fixed].min(axis=1)  # exact times to the fixed office, beyond the cutoff too
+    # what the model can know: exact fixed times, new sites only within the cutoff
+    best = min(np.minimum(fixed_times, truncated[:, list(S)].min(axis=1)).max() for S in _subsets(fixed, 2))
+    sol = PCenter.from_cost_matrix(truncated, w, 2, fixed=fixed, fixed_times=fixed_times).solve()
+    assert sol.objective == pytest.approx(best)

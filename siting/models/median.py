@@ -88,7 +88,9 @@ class PCenter(SitingModel):
     """p-center: minimise the longest drive time to the nearest office over all demand points.
 
     Solved exactly by bisection over the distinct times, each step a set-covering problem (can
-    ``p`` new sites bring every point within ``r``?). Demand points no site can reach at all are
+    ``p`` new sites bring every point within ``r``?). ``fixed_times`` (optional) gives each
+    point's exact time to its nearest fixed office, also beyond the matrix cutoff, so the worst
+    case is exact even where it exceeds the cutoff. Demand points no site can reach at all are
     left out and counted in ``stats['unreachable_points']``. Remaining new sites (beyond those
     the optimal radius needs) are chosen by p-median among the allowed candidates.
     """
@@ -101,22 +103,30 @@ class PCenter(SitingModel):
 
         t0 = _time.perf_counter()
         active = self.weights > 0
-        every = np.flatnonzero(self.fixed | self.allowed())
-        _, best_all = assign_nearest(self.cost, every)
+        _, fixed_t = assign_nearest(self.cost, np.flatnonzero(self.fixed))
+        given = self.params.get("fixed_times")
+        if given is not None:  # exact times to the nearest fixed office, also beyond the matrix cutoff
+            fixed_t = np.minimum(fixed_t, np.asarray(given, float))
+        _, new_t = assign_nearest(self.cost, np.flatnonzero(self.allowed()))
+        best_all = np.minimum(fixed_t, new_t)
         unreachable = active & ~np.isfinite(best_all)
         demand = active & ~unreachable
         lower = float(best_all[demand].max()) if demand.any() else 0.0
-        _, fixed_t = assign_nearest(self.cost, np.flatnonzero(self.fixed))
-        levels = np.unique(self.cost.data[(self.cost.data >= lower - 1e-9)])
-        levels = levels[levels <= (fixed_t[demand].max() if np.isfinite(fixed_t[demand]).all() else np.inf)] if demand.any() else levels
+        top = float(fixed_t[demand].max()) if demand.any() else 0.0
+        values = np.r_[self.cost.data, fixed_t[demand & np.isfinite(fixed_t)]]
+        levels = np.unique(values[(values >= lower - 1e-9) & (values <= top + 1e-9)]) if np.isfinite(top) else np.unique(values[values >= lower - 1e-9])
         if len(levels) == 0:
             levels = np.array([lower])
         lo, hi = 0, len(levels) - 1
-        w = np.where(demand, 1.0, 0.0)
         best = None
         steps = 0
 
         def min_sites(r):
+            # only points the fixed offices do not already serve within r need a new site
+            w = np.where(demand & (fixed_t > r + 1e-9), 1.0, 0.0)
+            if not w.any():
+                return Solution(self.name, np.array([], int), np.array([], int), np.array([]), np.array([]), 0.0, "optimal",
+                                0.0, 0.0, 0.0, solver)  # fmt: skip
             m = LSCP(self.cost, w, 0, fixed=self.fixed, constraints=self.constraints, service_radius=r, target_share=1.0)
             try:
                 s = m.solve(solver=solver, time_limit=time_limit, gap=0.0, log_path=log_path)
