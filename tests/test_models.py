@@ -200,3 +200,10 @@ def test_pcenter_exact_beyond_the_matrix_cutoff(seed):
     best = min(np.minimum(fixed_times, truncated[:, list(S)].min(axis=1)).max() for S in _subsets(fixed, 2))
     sol = PCenter.from_cost_matrix(truncated, w, 2, fixed=fixed, fixed_times=fixed_times).solve()
     assert sol.objective == pytest.approx(best)
+
+
+def test_mclp_ranks_by_newly_covered_population():
+    cost = np.array([[10, np.inf, np.inf], [np.inf, 10, np.inf], [np.inf, np.inf, 10]], float)
+    w = np.array([5.0, 50.0, 20.0])
+    sol = MCLP.from_cost_matrix(cost, w, 3, service_radius=T).solve()
+    assert list(sol.selected) == [1, 2, 0]

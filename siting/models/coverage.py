@@ -126,6 +126,15 @@ class MCLP(SitingModel):
                     kept += 1
         return keep
 
+    def rank(self, chosen: np.ndarray) -> np.ndarray:
+        """Order chosen sites by marginal newly covered population (greedy; ties by index)."""
+        from .greedy import greedy_mclp
+
+        allowed = np.zeros(self.n_sites, bool)
+        allowed[np.asarray(chosen, int)] = True
+        radius = float(self.params.get("service_radius", 30.0))
+        return greedy_mclp(self.cost, self.weights, len(chosen), self.fixed, allowed, radius)[0]
+
     def heuristic(self) -> np.ndarray:
         from .greedy import greedy_mclp
 
