@@ -280,7 +280,9 @@ class SitingModel:
 
     def heuristic(self) -> np.ndarray:
         """Greedy fallback: add the allowed site that most reduces population-weighted time, p times."""
-        return self.rank(np.flatnonzero(self.allowed() & ~self._mask(self.constraints.required)))[: self.p]
+        required = np.flatnonzero(self._mask(self.constraints.required))
+        rest = self.rank(np.flatnonzero(self.allowed() & ~self._mask(self.constraints.required)), limit=self.p - len(required))
+        return np.r_[required, rest].astype(int)
 
     def evaluate(self, chosen) -> float:
         """Population-weighted time of fixed + ``chosen`` (unreachable at the penalty cost)."""
@@ -298,24 +300,22 @@ class SitingModel:
             log_path=log_path, stats=stats or getattr(self, "stats", {}),
         )  # fmt: skip
 
-    def rank(self, chosen: np.ndarray) -> np.ndarray:
-        """Order chosen sites by marginal gain in population-weighted time (greedy, ties by index)."""
+    def rank(self, chosen: np.ndarray, limit: int | None = None) -> np.ndarray:
+        """Order chosen sites by marginal gain in population-weighted time (greedy, ties by index);
+        with ``limit``, stop after that many (the greedy heuristic)."""
         chosen = [int(j) for j in chosen]
-        current = list(np.flatnonzero(self.fixed))
-        best = _nearest_time(self.cost, current)
+        limit = len(chosen) if limit is None else min(limit, len(chosen))
+        best = _nearest_time(self.cost, np.flatnonzero(self.fixed))
+        best[~np.isfinite(best)] = 1e6  # unreachable so far: any reachable site is a large gain
+        csc = sp.csc_array(self.cost)
+        cols = {j: (csc.indices[csc.indptr[j] : csc.indptr[j + 1]], csc.data[csc.indptr[j] : csc.indptr[j + 1]]) for j in chosen}
         order = []
-        big = 1e6
-        while chosen:
-            gains = []
-            for j in chosen:
-                col = self.cost[:, [j]].tocoo()
-                t = np.minimum(np.where(np.isfinite(best[col.row]), best[col.row], big), col.data)
-                gains.append(float(np.dot(self.weights[col.row], np.where(np.isfinite(best[col.row]), best[col.row], big) - t)))
-            k = int(np.argmax(gains))
-            j = chosen.pop(k)
+        while chosen and len(order) < limit:
+            gains = [float(np.dot(self.weights[r], np.maximum(best[r] - d, 0.0))) for r, d in (cols[j] for j in chosen)]
+            j = chosen.pop(int(np.argmax(gains)))
             order.append(j)
-            col = self.cost[:, [j]].tocoo()
-            best[col.row] = np.minimum(best[col.row], col.data)
+            r, d = cols[j]
+            best[r] = np.minimum(best[r], d)
         return np.array(order, dtype=int)
 
 
