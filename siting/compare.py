@@ -107,18 +107,10 @@ def write_comparison(runs, out: Path) -> pd.DataFrame:
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "comparison.csv") as tmp:
         table.to_csv(tmp, index=False)
-    atomic_write_text(out / "comparison.md", table.to_markdown(index=False, floatfmt=".3f") if _has_tabulate() else _md(table))
+    atomic_write_text(out / "comparison.md", _md(table))
     plot_cumulative(runs, out / "cumulative.png")
     plot_districts(runs, out / "districts.png")
     return table
-
-
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def _md(df: pd.DataFrame) -> str:

@@ -206,7 +206,6 @@ def compare_map(run_a: str | Path, run_b: str | Path) -> folium.Map:
                                                    f'width:22px;height:22px;line-height:22px;text-align:center;font:bold 11px sans-serif">{int(p.rank)}</div>',
                                               icon_size=(22, 22), icon_anchor=(11, 11))).add_to(side)  # fmt: skip
         h = metrics.get("headline", {})
-        side.get_root().html.add_child(folium.Element(""))
         folium.map.Marker([71.5, 5 if side is dual.m1 else 20], icon=folium.DivIcon(
             html=f'<div style="font:bold 13px sans-serif;background:white;padding:4px;width:260px">{html.escape(manifest["scenario"])}: '
                  f'{100 * (h.get("share_within_T_after") or 0):.1f} % within {metrics.get("threshold_minutes")} min</div>')).add_to(side)  # fmt: skip

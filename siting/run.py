@@ -123,6 +123,8 @@ def run_scenario(path: str | Path, out: str | Path | None = None, force: bool = 
         far_sites = traveltime.snap(graph, sites.geometry).far.sum()
     with timer.stage("drive-time matrix"):
         cost = traveltime.travel_time_matrix(graph, demand.geometry, sites.geometry, cutoff=sc.network.cutoff_minutes)
+        open_fixed = np.flatnonzero(fixed)
+        before, _ = traveltime.nearest_facility_time(graph, demand.geometry, sites.geometry.iloc[open_fixed])
     cand_off = n_fixed  # candidate i is site n_fixed + i
     cons = SiteConstraints(names=sites["name"].tolist(),
                            groups={"politidistrikt": sites.politidistrikt.to_numpy(str), "kommunenummer": sites.kommunenummer.to_numpy(str)})  # fmt: skip
@@ -153,8 +155,6 @@ def run_scenario(path: str | Path, out: str | Path | None = None, force: bool = 
         cons.min_per_group["politidistrikt"] = sc.constraints.min_per_district
     w = demand.population.to_numpy(float)
     solver = sc.solver
-    open_fixed = np.flatnonzero(fixed)
-    before, _ = traveltime.nearest_facility_time(graph, demand.geometry, sites.geometry.iloc[open_fixed])
     with timer.stage("model"):
         mtype = sc.model.type
         if mtype in ("none", "evaluate"):
@@ -196,7 +196,6 @@ def run_scenario(path: str | Path, out: str | Path | None = None, force: bool = 
         after, idx = traveltime.nearest_facility_time(graph, demand.geometry, sites.geometry.iloc[sol.open_sites])
         metrics = compute_metrics(demand, before, after, kommuner.set_index("kommunenummer")["population_2022"])
         nb, na = metrics["national"]["before"], metrics["national"]["after"]
-        tkey = f"share_within_{int(T)}" if int(T) in (15, 30, 45, 60) else None
         cov_b = float(w[before <= T].sum() / w.sum())
         cov_a = float(w[after <= T].sum() / w.sum())
         metrics = {
@@ -206,7 +205,6 @@ def run_scenario(path: str | Path, out: str | Path | None = None, force: bool = 
                          "p90_before": nb["p90"], "p90_after": na["p90"], "max_before": nb["max"], "max_after": na["max"]},
             **metrics,
         }  # fmt: skip
-        del tkey
         # per proposal: population whose nearest office it becomes, newly within T, time saved
         chosen_sites = np.asarray(sol.selected, dtype=int)
         open_list = np.asarray(sol.open_sites)

@@ -287,8 +287,7 @@ class SitingModel:
     def evaluate(self, chosen) -> float:
         """Population-weighted time of fixed + ``chosen`` (unreachable at the penalty cost)."""
         _, t = assign_nearest(self.cost, np.r_[np.flatnonzero(self.fixed), np.asarray(chosen, int)].astype(int))
-        pen = 2.0 * max(float(self.cost.data.max()) if self.cost.nnz else 60.0, 1.0)
-        return float(np.dot(self.weights, np.where(np.isfinite(t), t, pen)))
+        return float(np.dot(self.weights, np.where(np.isfinite(t), t, unreachable_cost(self))))
 
     def make_solution(self, chosen, objective, status, gap, bound, runtime, solver, log_path, stats=None) -> Solution:
         ranked = self.rank(chosen)
@@ -317,6 +316,16 @@ class SitingModel:
             r, d = cols[j]
             best[r] = np.minimum(best[r], d)
         return np.array(order, dtype=int)
+
+
+def unreachable_cost(model: SitingModel) -> float:
+    """Cost charged for a demand point no open site reaches: ``unreachable_minutes`` if given,
+    else twice the largest time in the matrix (documented penalty)."""
+    given = model.params.get("unreachable_minutes")
+    if given is not None:
+        return float(given)
+    top = float(model.cost.data.max()) if model.cost.nnz else 60.0
+    return 2.0 * max(top, 1.0)
 
 
 def _nearest_time(cost: sp.csr_array, sites) -> np.ndarray:
@@ -375,7 +384,7 @@ def _run(prob: pulp.LpProblem, solver: str, time_limit, gap: float, log_path: st
                           options=["randomSeed 1", "randomCbcSeed 1"])  # fmt: skip
     code = prob.solve(s)
     text = Path(log_path).read_text(errors="replace") if Path(log_path).exists() else ""
-    if code == pulp.LpStatusInfeasible or "infeasible" in text.lower() and "Result - Problem proven infeasible" in text:
+    if code == pulp.LpStatusInfeasible or "Result - Problem proven infeasible" in text:
         return "infeasible", math.nan, math.nan
     bound = _cbc_number(text, r"Lower bound:\s+(-?[\d.e+]+)")
     obj = _cbc_number(text, r"Objective value:\s+(-?[\d.e+]+)")

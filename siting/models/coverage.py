@@ -24,6 +24,13 @@ def coverage_matrix(cost: sp.csr_array, radius: float) -> sp.csr_array:
     return sp.csr_array((np.ones(ok.sum(), np.int8), (c.row[ok], c.col[ok])), shape=cost.shape)
 
 
+def fixed_cover_count(cov: sp.csr_array, fixed: np.ndarray) -> np.ndarray:
+    """Number of fixed (existing) sites covering each demand row of a coverage matrix."""
+    if not fixed.any():
+        return np.zeros(cov.shape[0], dtype=np.int64)
+    return np.asarray(cov[:, np.flatnonzero(fixed)].sum(axis=1)).ravel()
+
+
 def aggregate_rows(cov: sp.csr_array, weights: np.ndarray, extra: np.ndarray | None = None):
     """Merge demand rows with identical coverage patterns (and identical ``extra`` key).
 
@@ -58,7 +65,7 @@ class MCLP(SitingModel):
     def build(self):
         radius = float(self.params.get("service_radius", 30.0))
         cov = coverage_matrix(self.cost, radius)
-        covered_fixed = (cov[:, np.flatnonzero(self.fixed)].sum(axis=1) > 0) if self.fixed.any() else np.zeros(cov.shape[0], bool)
+        covered_fixed = fixed_cover_count(cov, self.fixed) > 0
         self.base = float(self.weights[covered_fixed].sum())
         allowed = self.allowed()
         cand = cov[:, np.flatnonzero(allowed)]
@@ -161,8 +168,7 @@ class BackupCoverage(SitingModel):
         radius = float(self.params.get("service_radius", 30.0))
         beta = float(self.params.get("backup_weight", 1.0))
         cov = coverage_matrix(self.cost, radius)
-        n_fixed = np.asarray(cov[:, np.flatnonzero(self.fixed)].sum(axis=1)).ravel() if self.fixed.any() else np.zeros(cov.shape[0])
-        n_fixed = np.minimum(n_fixed, 2)
+        n_fixed = np.minimum(fixed_cover_count(cov, self.fixed), 2)
         allowed = self.allowed()
         cand_ids = np.flatnonzero(allowed)
         sub = cov[:, cand_ids]
@@ -208,7 +214,7 @@ class LSCP(SitingModel):
         share = float(self.params.get("target_share", 1.0))
         groups = self.params.get("demand_groups")
         cov = coverage_matrix(self.cost, radius)
-        covered_fixed = (cov[:, np.flatnonzero(self.fixed)].sum(axis=1) > 0) if self.fixed.any() else np.zeros(cov.shape[0], bool)
+        covered_fixed = fixed_cover_count(cov, self.fixed) > 0
         allowed = self.allowed()
         cand_ids = np.flatnonzero(allowed)
         sub = cov[:, cand_ids]

@@ -13,17 +13,8 @@ import pulp
 
 from siting.errors import InfeasibleError
 
-from .base import SitingModel, Solution, assign_nearest
-from .coverage import LSCP, MCLP, coverage_matrix
-
-
-def unreachable_cost(model: SitingModel) -> float:
-    """Cost charged for a demand point no open site reaches (documented penalty)."""
-    given = model.params.get("unreachable_minutes")
-    if given is not None:
-        return float(given)
-    top = float(model.cost.data.max()) if model.cost.nnz else 60.0
-    return 2.0 * max(top, 1.0)
+from .base import SitingModel, Solution, assign_nearest, unreachable_cost
+from .coverage import LSCP, MCLP, coverage_matrix, fixed_cover_count
 
 
 def add_median_terms(model: SitingModel, prob: pulp.LpProblem, y: dict) -> tuple:
@@ -202,7 +193,7 @@ class Hybrid(SitingModel):
         y = self._site_vars(prob)
         time_expr, constant, stats = add_median_terms(self, prob, y)
         cov = coverage_matrix(self.cost, radius)
-        fixed_cov = (cov[:, np.flatnonzero(self.fixed)].sum(axis=1) > 0) if self.fixed.any() else np.zeros(cov.shape[0], bool)
+        fixed_cov = fixed_cover_count(cov, self.fixed) > 0
         cand = np.flatnonzero(self.allowed())
         sub = cov[:, cand].tocsr()
         zs = []

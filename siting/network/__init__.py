@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from pathlib import Path
@@ -39,8 +40,6 @@ def national_roads_path() -> Path | None:
 
 def _cache_path(path: Path, spec: NetworkSpec) -> Path:
     key = json.dumps(spec.weighting_key(), sort_keys=True)
-    import hashlib
-
     digest = hashlib.sha256(f"{file_digest(path)}|{key}".encode()).hexdigest()[:16]
     return cache_dir() / "networks" / f"{path.name.split('.')[0]}-{digest}.npz"
 

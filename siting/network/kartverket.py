@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pyogrio
+import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
@@ -85,8 +86,6 @@ def build_kartverket_graph(path: Path, spec: NetworkSpec, progress=None) -> Road
     end_ids = np.flatnonzero(is_end)
     tree = cKDTree(coords[end_ids])
     pairs = tree.query_pairs(max(spec.junction_tolerance_m, 0.5), output_type="ndarray")
-    import scipy.sparse as sp
-
     adj = sp.coo_array((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(end_ids),) * 2)
     _, junction = connected_components(adj, directed=False)
     node_of[end_ids] = junction
@@ -117,10 +116,9 @@ def build_kartverket_graph(path: Path, spec: NetworkSpec, progress=None) -> Road
         w.append(f_min)
     u, v, w = np.concatenate(u), np.concatenate(v), np.concatenate(w)
     matrix = edges_to_matrix(n_nodes, np.r_[u, v], np.r_[v, u], np.r_[w, w])
-    snappable = np.ones(n_nodes, bool)
+    snappable = np.zeros(n_nodes, bool)
     ferry_nodes = np.unique(np.r_[node_of[starts[f_lines]], node_of[ends[f_lines]]]) if len(f_lines) else []
     road_nodes = np.unique(np.r_[node_of[a], node_of[b]])
-    snappable[:] = False
     snappable[road_nodes] = True  # ferry landings that are not on a road are not snap targets
     node_xy, matrix, snappable, comp = largest_strong_component(node_xy, matrix, snappable)
     info = {

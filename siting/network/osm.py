@@ -96,8 +96,6 @@ def build_osm_graph(path: Path, spec: NetworkSpec, progress=None) -> RoadGraph:
                     raise DataError(f"cannot read PBF ({exc})", path=path) from None
             try:
                 G = ox.graph_from_xml(xml, simplify=True, retain_all=True)
-            except DataError:
-                raise
             except Exception as exc:  # osmnx/lxml raise many types on broken XML
                 raise DataError(f"cannot read OSM data ({str(exc).splitlines()[0][:120]})", path=path) from None
     finally:

@@ -55,12 +55,12 @@ def load_wishes(path: str | Path, kommuner=None) -> pd.DataFrame:
         if known is not None and rec.kommunenummer not in known:
             raise DataError(f"line {i + 2}: unknown municipality number {rec.kommunenummer} (2020-2023 numbers)",
                             path=p, field="kommunenummer")  # fmt: skip
-        records.append(rec.model_dump())
-    out = pd.DataFrame(records, columns=COLUMNS)
+        records.append(rec)
+    out = pd.DataFrame([r.model_dump() for r in records], columns=COLUMNS)
     if out["kommunenummer"].duplicated().any():
         dup = out["kommunenummer"][out["kommunenummer"].duplicated()].iloc[0]
         raise DataError(f"municipality {dup} appears twice; one row per municipality", path=p, field="kommunenummer")
-    out["status"] = [WishRecord.model_validate(r).status() for r in records]
+    out["status"] = [r.status() for r in records]
     return out
 
 
