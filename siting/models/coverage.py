@@ -15,20 +15,10 @@ import scipy.sparse as sp
 from siting.errors import InfeasibleError
 
 from .base import SitingModel, Solution, assign_nearest
+from .cover import coverage_matrix, fixed_cover_count
+from .greedy import greedy_mclp
 
-
-def coverage_matrix(cost: sp.csr_array, radius: float) -> sp.csr_array:
-    """Boolean (as int8) sparse matrix of pairs within ``radius`` minutes."""
-    c = cost.tocoo()
-    ok = c.data <= radius + 1e-9
-    return sp.csr_array((np.ones(ok.sum(), np.int8), (c.row[ok], c.col[ok])), shape=cost.shape)
-
-
-def fixed_cover_count(cov: sp.csr_array, fixed: np.ndarray) -> np.ndarray:
-    """Number of fixed (existing) sites covering each demand row of a coverage matrix."""
-    if not fixed.any():
-        return np.zeros(cov.shape[0], dtype=np.int64)
-    return np.asarray(cov[:, np.flatnonzero(fixed)].sum(axis=1)).ravel()
+__all__ = ["LSCP", "MCLP", "BackupCoverage", "aggregate_rows", "coverage_matrix", "fixed_cover_count"]
 
 
 def aggregate_rows(cov: sp.csr_array, weights: np.ndarray, extra: np.ndarray | None = None):
@@ -135,16 +125,12 @@ class MCLP(SitingModel):
 
     def rank(self, chosen: np.ndarray) -> np.ndarray:
         """Order chosen sites by marginal newly covered population (greedy; ties by index)."""
-        from .greedy import greedy_mclp
-
         allowed = np.zeros(self.n_sites, bool)
         allowed[np.asarray(chosen, int)] = True
         radius = float(self.params.get("service_radius", 30.0))
         return greedy_mclp(self.cost, self.weights, len(chosen), self.fixed, allowed, radius)[0]
 
     def heuristic(self) -> np.ndarray:
-        from .greedy import greedy_mclp
-
         radius = float(self.params.get("service_radius", 30.0))
         allowed = self.allowed() & ~self._mask(self.constraints.required)
         return greedy_mclp(self.cost, self.weights, self.p, self.fixed, allowed, radius)[0]

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .coverage import coverage_matrix
+from .cover import coverage_matrix
 
 
 def greedy_mclp(cost, weights, p: int, fixed, allowed, radius: float) -> tuple[np.ndarray, float, float]:
