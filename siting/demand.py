@@ -1,6 +1,8 @@
 """Demand points: where people live, from the finest real population source available.
 
-1. **SSB 250 m population grid** (1 January 2022, ``NOR0250M_POP_2022.csv``): SSB publishes every
+1. **SSB 250 m population grid** (1 January 2022; the named input ``population_grid`` of
+   :mod:`siting.inputs`: ``demand.grid_file`` > ``<cache>/population/NOR0250M_POP_2022.csv`` > the
+   bundled ``data/population/ssb_grid_250m_2022.npz``, the same cells): SSB publishes every
    cell with 1-9 residents as 5; those cells are set to 3.806 (the mean of 1-9 cells in the
    uncensored 2019 grid) and then every municipality is rescaled to its SSB 07459 total, so the
    national total is exactly 5 425 270. Cells are assigned to municipalities by their centre and
@@ -22,26 +24,37 @@ import pandas as pd
 
 from siting.data.validate import read_table
 from siting.errors import DataError
+from siting.inputs import resolve
 from siting.io import atomic_path
 from siting.network.graph import file_digest
-from siting.paths import cache_dir, shared_data_dir
+from siting.paths import cache_dir
 
 log = logging.getLogger(__name__)
 
 CENSORED_VALUE = 5
 CENSORED_MEAN = 3.806
+#: ``format`` tag of the compact grid file (``scripts/build_population_grid.py``).
+GRID_FORMAT = "siting-ssb-grid-1"
 
 
-def default_grid_path() -> Path | None:
-    shared = shared_data_dir()
-    if shared and (shared / "ssb" / "NOR0250M_POP_2022.csv").exists():
-        return shared / "ssb" / "NOR0250M_POP_2022.csv"
-    cached = cache_dir() / "population" / "NOR0250M_POP_2022.csv"
-    return cached if cached.exists() else None
+def _cells(ids: np.ndarray, pop: np.ndarray, size: int) -> pd.DataFrame:
+    """Cell centres from SSB cell ids (lower-left corner x = id // 10⁷ − 2 000 000, y = id % 10⁷)."""
+    x = ids // 10**7 - 2_000_000 + size / 2
+    y = ids % 10**7 + size / 2
+    return pd.DataFrame({"x": x, "y": y, "pop": pop, "censored": pop == CENSORED_VALUE})
 
 
 def read_grid(path: Path) -> pd.DataFrame:
-    """Read an SSB grid (CSV ``SSBID0250M;pop_tot`` or a GeoTIFF) as cell centres x, y and population."""
+    """Read an SSB grid (CSV ``SSBID0250M;pop_tot``, the bundled ``.npz`` or a GeoTIFF) as cell centres x, y and population."""
+    if path.suffix.lower() == ".npz":
+        try:
+            with np.load(path) as z:
+                if str(z["format"]) != GRID_FORMAT:
+                    raise ValueError(f"format {z['format']}")
+                return _cells(z["cell_id"].astype("int64"), z["pop"].astype(float), int(z["cell_size_m"]))
+        except (OSError, ValueError, KeyError) as exc:
+            raise DataError(f"not a population grid file ({exc}); rebuild with scripts/build_population_grid.py",
+                            path=path, field="demand.grid_file") from None  # fmt: skip
     if path.suffix.lower() in (".tif", ".tiff"):
         import rasterio
 
@@ -55,11 +68,7 @@ def read_grid(path: Path) -> pd.DataFrame:
     if id_col is None or "pop_tot" not in df.columns:
         raise DataError("expected columns SSBID0250M and pop_tot", path=path)
     size = int(id_col[5:9]) if id_col[5:9].isdigit() else 250
-    ids = df[id_col].astype("int64").to_numpy()
-    x = ids // 10**7 - 2_000_000 + size / 2
-    y = ids % 10**7 + size / 2
-    pop = df["pop_tot"].to_numpy(float)
-    return pd.DataFrame({"x": x, "y": y, "pop": pop, "censored": pop == CENSORED_VALUE})
+    return _cells(df[id_col].astype("int64").to_numpy(), df["pop_tot"].to_numpy(float), size)
 
 
 def grid_demand(kommuner: gpd.GeoDataFrame, path: Path, cell_size: float = 2000.0) -> gpd.GeoDataFrame:
@@ -137,9 +146,10 @@ def _finish(gdf: gpd.GeoDataFrame, kommuner: gpd.GeoDataFrame, model: str) -> gp
 def build_demand(kommuner, places, source: str = "auto", grid_file: Path | None = None, cell_size: float = 2000.0):
     """Demand points for a run: the grid when available (``auto``/``grid``), else places."""
     if source in ("auto", "grid"):
-        path = grid_file or default_grid_path()
-        if path is not None:
-            return grid_demand(kommuner, Path(path), cell_size)
+        found = resolve("population_grid", grid_file, required=False)
+        if found is not None:
+            return grid_demand(kommuner, found.path, cell_size)
         if source == "grid":
-            raise DataError("no population grid: set demand.grid_file or use demand.source: places", field="demand.grid_file")
+            raise DataError("no population grid: set demand.grid_file, restore data/population/ (`git checkout data/`) "
+                            "or use demand.source: places", field="demand.grid_file")  # fmt: skip
     return places_demand(kommuner, places)

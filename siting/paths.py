@@ -1,4 +1,4 @@
-"""Where the bundled data, the shared reference data and the caches live."""
+"""Where the bundled data and the caches live (and, for development only, the shared reference data)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,10 @@ MAPS_DIR = REPO_DIR / "maps"
 def shared_data_dir() -> Path | None:
     """Return the reference-data folder (``../shared/data`` beside the checkout), or None.
 
-    ``SITING_SHARED_DATA`` overrides the location; an empty value disables it.
+    For tests, benchmarks and the rebuild scripts in ``scripts/`` only: the product never reads
+    this folder at run time (its inputs resolve through :mod:`siting.inputs`; a test checks that
+    no other module under ``siting/`` calls this). ``SITING_SHARED_DATA`` overrides the location;
+    an empty value disables it.
     """
     env = os.environ.get("SITING_SHARED_DATA")
     if env is not None:

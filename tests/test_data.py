@@ -12,7 +12,7 @@ from siting.errors import DataError
 
 
 @pytest.fixture(scope="module")
-def kommuner(shared_data):
+def kommuner():
     return load_kommuner()
 
 
@@ -90,7 +90,7 @@ def test_duplicate_station_ids_rejected(tmp_path):
         load_stations(tmp_path / "s.csv")
 
 
-def test_data_info_cli(capsys, shared_data):
+def test_data_info_cli(capsys):
     assert main(["data", "info"]) == 0
     out = capsys.readouterr().out
     assert "356" in out and "5,425,270" in out and "Police offices" in out

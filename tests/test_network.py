@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -10,6 +12,8 @@ from siting import traveltime as tt
 from siting.errors import DataError
 from siting.network import NetworkSpec, RoadGraph, StraightLineEstimator, build_network
 from siting.network.graph import edges_to_matrix
+
+TESTS_DIR = Path(__file__).resolve().parent
 
 
 @pytest.fixture
@@ -85,9 +89,9 @@ def test_estimator_is_flagged_and_consistent():
     np.testing.assert_allclose(t, m)
 
 
-def test_osm_xml_build_and_cache(shared_data, tmp_path, monkeypatch):
+def test_osm_xml_build_and_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("SITING_CACHE_DIR", str(tmp_path))
-    path = shared_data / "osm" / "oslo_east_major.osm.bz2"
+    path = TESTS_DIR / "fixtures" / "osm" / "oslo_east_major.osm.bz2"  # real OSM, ODbL (see its README)
     g1 = build_network(path)
     assert g1.info["cache"] == "miss" and g1.info["nodes"] > 500 and not g1.is_estimate
     g2 = build_network(path)

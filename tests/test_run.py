@@ -38,7 +38,7 @@ def test_all_seven_scenarios_are_shipped():
 
 
 @pytest.mark.parametrize("name", SHIPPED)
-def test_shipped_scenario_runs_end_to_end(name, tmp_path, shared_data):
+def test_shipped_scenario_runs_end_to_end(name, tmp_path):
     out = run_scenario(fast_copy(name, tmp_path), tmp_path / "run")
     files = {p.name for p in out.iterdir()}
     assert {"proposals.csv", "proposals.gpkg", "kommuner.csv", "metrics.json", "manifest.json", "map.html", "layers.gpkg"} <= files
@@ -56,14 +56,14 @@ def test_shipped_scenario_runs_end_to_end(name, tmp_path, shared_data):
     assert len(k) == 356 and (k.time_after <= k.time_before + 1e-9).all()
 
 
-def test_district_constraints_are_honoured(tmp_path, shared_data):
+def test_district_constraints_are_honoured(tmp_path):
     out = run_scenario(fast_copy("district-balanced", tmp_path), tmp_path / "run")
     props = pd.read_csv(out / "proposals.csv", dtype={"kommunenummer": str})
     per = props.politidistrikt.value_counts()
     assert len(per) == 12 and per.max() <= 3 and props.kommunenummer.is_unique
 
 
-def test_refuses_to_overwrite_and_leaves_no_partial_output(tmp_path, capsys, shared_data):
+def test_refuses_to_overwrite_and_leaves_no_partial_output(tmp_path, capsys):
     sc = fast_copy("baseline", tmp_path)
     (tmp_path / "run").mkdir()
     assert main(["run", str(sc), "--out", str(tmp_path / "run")]) == 2
@@ -86,7 +86,7 @@ def test_validate_reports_line_and_allowed_values(tmp_path, capsys, text, messag
     assert message in capsys.readouterr().err
 
 
-def test_user_errors_are_one_line_without_partial_output(tmp_path, capsys, shared_data):
+def test_user_errors_are_one_line_without_partial_output(tmp_path, capsys):
     cases = {
         "unknown": {"constraints": {"required_sites": ["Atlantis"]}},
         "too_many": {"new_offices": 5000},
@@ -116,7 +116,7 @@ def test_metrics_by_hand():
     assert weighted_quantile(t, w, 0.5) == 20.0  # 10/60, 30/60 → the 50 % point is 20 min
 
 
-def test_compare_writes_table_and_plots(tmp_path, shared_data):
+def test_compare_writes_table_and_plots(tmp_path):
     runs = [run_scenario(fast_copy(n, tmp_path), tmp_path / n) for n in ("baseline", "max-coverage-30")]
     assert main(["compare", *map(str, runs), "--out", str(tmp_path / "cmp")]) == 0
     table = pd.read_csv(tmp_path / "cmp" / "comparison.csv")

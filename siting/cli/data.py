@@ -8,7 +8,7 @@ from pathlib import Path
 def register(sub) -> None:
     p = sub.add_parser("data", help="bundled data: info, fetch official data")
     s = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True)
-    i = s.add_parser("info", help="counts, population, offices per district, sources")
+    i = s.add_parser("info", help="every input and where it comes from; counts, population, offices per district")
     i.set_defaults(func=info)
     f = s.add_parser("fetch", help="download official data (needs internet)")
     fs = f.add_subparsers(dest="what", metavar="DATASET", required=True)
@@ -23,31 +23,68 @@ def register(sub) -> None:
     roads.set_defaults(func=fetch_roads)
 
 
-def info(args) -> int:
-    from rich.console import Console
+def inputs_table():
+    """Every named input: where it comes from on this machine (scenario paths are per run)."""
     from rich.table import Table
 
-    from siting.data import load_kommuner, load_places, load_stations
-    from siting.paths import DATA_DIR
+    from siting.inputs import status
+    from siting.paths import REPO_DIR
 
-    k = load_kommuner()
-    st = load_stations()
+    def short(p):
+        return str(p.relative_to(REPO_DIR)) if p.is_relative_to(REPO_DIR) else str(p)
+
+    t = Table("Input", "Origin", "Path", "Source", title="Inputs (order: scenario > cache > bundle)")
+    for spec, found in status():
+        if found is None:
+            how = f"`{spec.fetch}`" if spec.fetch else "restore data/ (`git checkout data/`)"
+            t.add_row(spec.name, "[red]missing[/]", "—", f"{spec.description}; {how}")
+        else:
+            t.add_row(spec.name, found.origin, short(found.path), spec.description)
+    return t
+
+
+def overview(k, st) -> list[str]:
+    """Headline counts: municipalities, population, offices, places."""
+    from siting.data import load_places, load_stations
+
     allst = load_stations(as_of=None)
-    pl = load_places()
-    c = Console()
-    c.print(f"[bold]Municipalities[/]: {len(k)} (2020–2023 structure), population 1 Jan 2022: {k.population_2022.sum():,}"
-            f" (SSB 07459, from {k.attrs.get('population_source')})")  # fmt: skip
-    c.print(f"[bold]Police offices[/]: {len(st)} in the early-2022 baseline ({len(allst)} incl. offices opened later)")
-    c.print(f"[bold]Places[/]: {len(pl)} GeoNames places with ≥ 500 inhabitants")
+    return [
+        f"[bold]Municipalities[/]: {len(k)} (2020–2023 structure), population 1 Jan 2022: {k.population_2022.sum():,}"
+        f" (SSB 07459, from {k.attrs.get('population_source')})",
+        f"[bold]Police offices[/]: {len(st)} in the early-2022 baseline ({len(allst)} incl. offices opened later)",
+        f"[bold]Places[/]: {len(load_places())} GeoNames places with ≥ 500 inhabitants",
+    ]
+
+
+def districts_table(k, st):
+    """Per police district: municipalities, population, offices."""
+    from rich.table import Table
+
     t = Table("Police district", "Municipalities", "Population", "Offices")
     for d, g in k.groupby("politidistrikt"):
         t.add_row(d, str(len(g)), f"{g.population_2022.sum():,}", str(int((st.politidistrikt == d).sum())))
-    c.print(t)
-    c.print("[bold]Sources[/] (data/SOURCES.md):")
-    for line in (DATA_DIR / "SOURCES.md").read_text(encoding="utf-8").splitlines():
-        if line.startswith("| `"):
-            cells = [x.strip() for x in line.strip("|").split("|")]
-            c.print(f"  {cells[0]}: {cells[1]} — {cells[2]}")
+    return t
+
+
+#: ``siting data info`` prints these in order; each takes (kommuner, stations) and returns a rich
+#: renderable or a list of lines. Add a section by appending a function.
+INFO_SECTIONS = [overview, districts_table]
+
+
+def info(args) -> int:
+    from rich.console import Console
+
+    from siting.data import load_kommuner, load_stations
+
+    c = Console()
+    c.print(inputs_table())
+    k = load_kommuner()
+    st = load_stations()
+    for section in INFO_SECTIONS:
+        out = section(k, st)
+        for item in out if isinstance(out, list) else [out]:
+            c.print(item)
+    c.print("Publishers, editions, licences and rebuild scripts: data/SOURCES.md")
     return 0
 
 

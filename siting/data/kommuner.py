@@ -7,6 +7,7 @@ from pathlib import Path
 import geopandas as gpd
 
 from siting.errors import DataError
+from siting.inputs import resolve
 from siting.paths import DATA_DIR
 
 from .districts import POLICE_DISTRICTS
@@ -28,7 +29,7 @@ FIX = "restore it with `git checkout data/kommuner` or rebuild with scripts/buil
 
 def load_kommuner_geometry(path: str | Path | None = None) -> gpd.GeoDataFrame:
     """Load the municipality polygons and attributes, without population (EPSG:25833)."""
-    p = Path(path) if path else KOMMUNER_PATH
+    p = resolve("kommuner", path).path
     gdf = read_vector(p, "municipality file", FIX)
     require_columns(gdf, COLUMNS, p)
     gdf["kommunenummer"] = gdf["kommunenummer"].astype(str).str.zfill(4)

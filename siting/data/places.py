@@ -6,6 +6,7 @@ from pathlib import Path
 
 import geopandas as gpd
 
+from siting.inputs import resolve
 from siting.paths import DATA_DIR
 
 from .validate import read_table, require_columns, require_in_norway, require_no_missing, require_unique
@@ -22,7 +23,7 @@ def load_places(path: str | Path | None = None) -> gpd.GeoDataFrame:
     geopandas.GeoDataFrame
         ``place_id``, ``name``, ``population``, ``kommunenummer``, point ``geometry``.
     """
-    p = Path(path) if path else PLACES_PATH
+    p = resolve("places", path).path
     df = read_table(p, "places file", "rebuild it with scripts/build_places.py", dtype={"kommunenummer": str})
     require_columns(df, COLUMNS, p)
     require_no_missing(df, COLUMNS, p)

@@ -1,11 +1,9 @@
 """Municipality population: SSB (Statistics Norway) table 07459, 1 January 2022.
 
-Resolution order for :func:`load_population`:
-
-1. an explicit ``path``;
-2. the file written by ``siting data fetch population`` in the cache
-   (``<cache>/population/ssb_07459_2022.csv``);
-3. the reference copy beside the checkout (``../shared/data/ssb/ssb_07459_municipality_population_2022.csv``).
+:func:`load_population` resolves the table as the named input ``population`` (see
+:mod:`siting.inputs`): a path given in the scenario or as ``path`` > the table fetched by
+``siting data fetch population`` into the cache (``<cache>/population/ssb_07459_<year>.csv``) >
+the bundled copy ``data/population/ssb_07459_2022.csv`` (rebuilt by ``scripts/build_population.py``).
 
 The figures are never estimated: without one of these sources the loader stops with a message
 that says how to fetch the table.
@@ -22,8 +20,9 @@ from pathlib import Path
 import pandas as pd
 
 from siting.errors import DataError, SitingError
+from siting.inputs import resolve
 from siting.io import atomic_path
-from siting.paths import cache_dir, shared_data_dir
+from siting.paths import cache_dir
 
 from .validate import read_table, require_columns, require_unique
 
@@ -42,17 +41,12 @@ def cached_population_path(year: int = 2022) -> Path:
 
 def resolve_population_path(path: str | Path | None = None, year: int = 2022) -> Path:
     """Return the first available population table (see module docstring)."""
-    if path is not None:
-        return Path(path)
+    if year == 2022:
+        return resolve("population", path).path
     cached = cached_population_path(year)
-    if cached.exists():
-        return cached
-    shared = shared_data_dir()
-    if shared is not None and year == 2022:
-        ref = shared / "ssb" / "ssb_07459_municipality_population_2022.csv"
-        if ref.exists():
-            return ref
-    raise DataError(f"no SSB 07459 population table for {year}; {FIX}", path=cached)
+    if path is None and not cached.exists():
+        raise DataError(f"no SSB 07459 population table for {year}; {FIX}", path=cached)
+    return Path(path) if path is not None else cached
 
 
 def load_population(path: str | Path | None = None, year: int = 2022) -> pd.DataFrame:

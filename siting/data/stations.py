@@ -8,6 +8,7 @@ import geopandas as gpd
 import pandas as pd
 
 from siting.errors import DataError
+from siting.inputs import resolve
 from siting.paths import DATA_DIR
 
 from .districts import POLICE_DISTRICTS
@@ -39,7 +40,7 @@ def load_stations(path: str | Path | None = None, as_of: int | None = BASELINE_Y
         ``station_id``, ``name``, ``type``, ``kommunenummer``, ``politidistrikt``,
         ``location_quality``, ``source``, ``opened``, ``closed``, point ``geometry``.
     """
-    p = Path(path) if path else STATIONS_PATH
+    p = resolve("stations", path).path
     df = read_table(p, "stations file", "restore it with `git checkout data/stations`", dtype={"kommunenummer": str})
     require_columns(df, COLUMNS, p)
     require_no_missing(df, COLUMNS, p)

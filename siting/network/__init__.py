@@ -1,12 +1,17 @@
 """Road networks: OpenStreetMap extracts, Kartverket road links, and the fallback estimator.
 
-:func:`load_network` resolves the network for a run in this order:
+:func:`load_network` resolves the network for a run as the named input ``roads`` (see
+:mod:`siting.inputs`):
 
-1. the file named in the scenario (``network.path``: OSM, Kartverket ``.gpkg`` or a built ``.npz``);
-2. the build cache (a graph built before from the same file and settings is reused);
-3. the national Kartverket N1000 layer: downloaded with ``siting data fetch roads`` into the cache,
-   or the reference copy in ``../shared/data/n1000/Veglenke.gpkg``;
-4. the straight-line estimator (``allow_estimate: true``), flagged as an estimate everywhere.
+1. the file named in the scenario (``network.path`` or ``inputs: {roads: ...}``: OSM, Kartverket
+   ``.gpkg``, the compact road-link ``.npz`` or a built graph ``.npz``);
+2. the national Kartverket N1000 layer downloaded with ``siting data fetch roads`` into the cache;
+3. the bundled N1000 car roads and car ferries ``data/roads/n1000_veglenke.npz``;
+4. the straight-line estimator (``allow_estimate: true``), flagged as an estimate everywhere —
+   only if none of the above exists.
+
+Whatever file is used, a graph built before from the same file contents and settings is reused
+from the build cache.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ import logging
 from pathlib import Path
 
 from siting.errors import DataError
-from siting.paths import cache_dir, shared_data_dir
+from siting.inputs import resolve
+from siting.paths import cache_dir
 
 from .estimator import StraightLineEstimator
 from .graph import NetworkSpec, RoadGraph, file_digest
@@ -28,14 +34,9 @@ log = logging.getLogger(__name__)
 
 
 def national_roads_path() -> Path | None:
-    """The national road-link layer: fetched into the cache, else the shared reference copy."""
-    fetched = cache_dir() / "roads" / "Veglenke.gpkg"
-    if fetched.exists():
-        return fetched
-    shared = shared_data_dir()
-    if shared is not None and (shared / "n1000" / "Veglenke.gpkg").exists():
-        return shared / "n1000" / "Veglenke.gpkg"
-    return None
+    """The national road-link layer: fetched into the cache, else the bundled copy (None if neither)."""
+    found = resolve("roads", required=False)
+    return found.path if found is not None else None
 
 
 def _cache_path(path: Path, spec: NetworkSpec) -> Path:
@@ -51,7 +52,8 @@ def build_network(path: str | Path, spec: NetworkSpec | None = None, use_cache: 
     ----------
     path : path
         ``.osm``/``.osm.bz2``/``.osm.pbf`` (OpenStreetMap), ``.gpkg``/``.gml`` (Kartverket
-        ``Veglenke``) or ``.npz`` (a graph saved by :meth:`RoadGraph.save`).
+        ``Veglenke``), the compact road links of ``scripts/build_roads.py`` (``.npz``) or a graph
+        saved by :meth:`RoadGraph.save` (``.npz``).
     spec : NetworkSpec, optional
         Weighting settings (ferries, waiting penalty, speed factor).
     use_cache : bool
@@ -61,7 +63,10 @@ def build_network(path: str | Path, spec: NetworkSpec | None = None, use_cache: 
     path = Path(path)
     if not path.exists():
         raise DataError("network file not found; check network.path", path=path, field="network.path")
-    if path.suffix == ".npz":
+    from .kartverket import is_road_links_npz
+
+    links_npz = path.suffix == ".npz" and is_road_links_npz(path)
+    if path.suffix == ".npz" and not links_npz:
         g = RoadGraph.load(path)
         g.info["cache"] = "file"
         return g
@@ -77,7 +82,7 @@ def build_network(path: str | Path, spec: NetworkSpec | None = None, use_cache: 
         from .osm import build_osm_graph
 
         g = build_osm_graph(path, spec)
-    elif name.endswith((".gpkg", ".gml", ".geojson", ".shp")):
+    elif links_npz or name.endswith((".gpkg", ".gml", ".geojson", ".shp")):
         from .kartverket import build_kartverket_graph
 
         g = build_kartverket_graph(path, spec)
@@ -92,15 +97,16 @@ def build_network(path: str | Path, spec: NetworkSpec | None = None, use_cache: 
 def load_network(spec: NetworkSpec | None = None) -> RoadGraph:
     """Resolve the network for a run (see module docstring for the order)."""
     spec = spec or NetworkSpec()
-    if spec.path is not None:
-        return build_network(spec.path, spec)
-    national = national_roads_path()
-    if national is not None:
-        return build_network(national, spec)
+    found = resolve("roads", spec.path, required=False)
+    if found is not None:
+        g = build_network(found.path, spec)
+        g.info["input"] = found.as_dict()
+        return g
     if spec.allow_estimate:
         log.warning("no road network available: using the straight-line ESTIMATE")
         return StraightLineEstimator(spec=spec)
     raise DataError(
-        "no road network: set network.path, run `siting data fetch roads`, or allow_estimate: true",
+        "no road network: set network.path, run `siting data fetch roads`, restore data/roads/ "
+        "(`git checkout data/`), or allow_estimate: true",
         field="network.path",
     )

@@ -30,12 +30,66 @@ SPEEDS_KMH: dict[str, float] = {"E": 68.0, "R": 63.0, "F": 54.0, "K": 42.0, "P":
 MOTORWAY_KMH: dict[str, float] = {"motorveg": 92.0, "motortrafikkveg": 80.0}
 CAR_ROAD = "enkelBilveg"
 CAR_FERRY = "bilferje"
+#: Attributes the graph builder reads (kept in the bundled road links).
+LINK_COLUMNS = ("typeVeg", "vegkategori", "motorvegtype")
+#: ``format`` tag of the compact road-link file (``scripts/build_roads.py``).
+LINKS_FORMAT = "siting-road-links-1"
+
+
+def is_road_links_npz(path: Path) -> bool:
+    """True for a compact road-link file written by ``scripts/build_roads.py`` (not a built graph)."""
+    try:
+        with np.load(path) as z:
+            return "format" in z.files and str(z["format"]) == LINKS_FORMAT
+    except (OSError, ValueError):
+        return False
+
+
+def encode_road_links(links) -> dict[str, np.ndarray]:
+    """Compact arrays for road links: centimetre vertices (delta-encoded) and the builder's attributes.
+
+    Lossless for Kartverket data (published with centimetre precision); raises if it is not.
+    """
+    coords, line_idx = shapely.get_coordinates(links.geometry.values, return_index=True)
+    cm = np.round(coords * 100).astype(np.int64)
+    if not np.array_equal(cm / 100, coords):
+        raise DataError("road-link coordinates are not whole centimetres; the compact format would round them")
+    delta = np.diff(cm, axis=0, prepend=np.zeros((1, 2), np.int64))
+    if np.abs(delta).max() >= 2**31:
+        raise DataError("road-link coordinates out of range for the compact format (EPSG:25833 expected)")
+    out = {
+        "format": np.array(LINKS_FORMAT),
+        "crs": np.array("EPSG:25833"),
+        "xy_cm_delta": delta.astype(np.int32),
+        "vertices_per_link": np.bincount(line_idx, minlength=len(links)).astype(np.int32),
+    }
+    for col in LINK_COLUMNS:
+        out[col] = links[col].fillna("").astype(str).to_numpy().astype("U")
+    return out
+
+
+def decode_road_links(path: Path):
+    """Read a compact road-link file (see :func:`encode_road_links`) as a GeoDataFrame in EPSG:25833."""
+    import geopandas as gpd
+
+    try:
+        with np.load(path) as z:
+            xy = np.cumsum(z["xy_cm_delta"].astype(np.int64), axis=0) / 100
+            counts = z["vertices_per_link"]
+            attrs = {col: z[col] for col in LINK_COLUMNS}
+    except (OSError, ValueError, KeyError) as exc:
+        raise DataError(f"cannot read compact road links ({exc}); rebuild with scripts/build_roads.py", path=path) from None
+    geoms = shapely.linestrings(xy, indices=np.repeat(np.arange(len(counts)), counts))
+    data = {col: np.where(v == "", None, v).astype(object) for col, v in attrs.items()}
+    return gpd.GeoDataFrame(data, geometry=geoms, crs=25833)
 
 
 def read_road_links(path: Path):
-    """Read a Kartverket ``Veglenke`` layer (GeoPackage/GML) as a GeoDataFrame in EPSG:25833."""
+    """Read a Kartverket ``Veglenke`` layer (GeoPackage/GML, or the compact bundled ``.npz``) in EPSG:25833."""
     if not path.exists():
         raise DataError("road-link file not found; run `siting data fetch roads` or name the file", path=path)
+    if path.suffix == ".npz":
+        return decode_road_links(path)
     try:
         gdf = pyogrio.read_dataframe(path, columns=["typeVeg", "vegkategori", "motorvegtype", "medium"])
     except Exception as exc:  # pyogrio raises several types for unreadable files

@@ -1,0 +1,136 @@
+"""Named inputs: resolution order, manifest records, the bundled copies equal the original products."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from siting import inputs
+from siting.data.population import NATIONAL_TOTAL_2022, load_population
+from siting.demand import read_grid
+from siting.errors import DataError
+from siting.inputs import InputSpec, find, register, resolve, session
+from siting.network import build_network
+from siting.network.kartverket import read_road_links
+from siting.paths import DATA_DIR, PACKAGE_DIR
+
+
+@pytest.fixture
+def toy_input(tmp_path, monkeypatch):
+    """A registered input with a bundled copy under a temporary data/ and an empty cache."""
+    data, cache = tmp_path / "data", tmp_path / "cache"
+    (data / "toy").mkdir(parents=True)
+    (data / "toy" / "toy.csv").write_text("bundle\n")
+    monkeypatch.setattr(inputs, "DATA_DIR", data)
+    monkeypatch.setenv("SITING_CACHE_DIR", str(cache))
+    spec = register(InputSpec("toy", "synthetic test input", bundle="toy/toy.csv", cache=("toy/toy.csv",),
+                              fetch="siting data fetch toy", scenario_field="demand.toy_file"))  # fmt: skip
+    yield spec, data, cache
+    inputs.REGISTRY.pop("toy")
+
+
+def test_resolution_order_scenario_then_cache_then_bundle(toy_input, tmp_path):
+    spec, data, cache = toy_input
+    assert find("toy").origin == "bundle" and find("toy").path == data / "toy" / "toy.csv"
+    (cache / "toy").mkdir(parents=True)
+    (cache / "toy" / "toy.csv").write_text("cache\n")
+    assert find("toy").origin == "cache"
+    given = tmp_path / "mine.csv"
+    assert find("toy", given) == inputs.Input("toy", given, "scenario", "synthetic test input")
+    with session({"toy": given}) as used:
+        assert resolve("toy").origin == "scenario"
+    assert used["toy"].as_dict() == {"name": "toy", "path": str(given), "origin": "scenario", "source": "synthetic test input"}
+    assert resolve("toy").origin == "cache"  # outside the session the scenario path is gone
+
+
+def test_missing_input_names_every_fix(toy_input):
+    _, data, _ = toy_input
+    (data / "toy" / "toy.csv").unlink()
+    assert find("toy") is None and resolve("toy", required=False) is None
+    with pytest.raises(DataError, match=r"'toy'.*set demand.toy_file in the scenario.*siting data fetch toy.*git checkout data/"):
+        resolve("toy")
+    with pytest.raises(DataError, match="unknown input 'nope'"), session({"nope": "x"}):
+        pass
+
+
+def test_every_registered_bundle_exists_and_is_listed_in_sources():
+    sources = (DATA_DIR / "SOURCES.md").read_text(encoding="utf-8")
+    for spec in inputs.REGISTRY.values():
+        assert spec.bundle_path().exists(), spec.name
+        assert f"`{spec.bundle}`" in sources, f"data/SOURCES.md has no row for {spec.bundle}"
+
+
+def test_bundled_data_stays_small():
+    total = sum(p.stat().st_size for p in DATA_DIR.rglob("*") if p.is_file())
+    assert total < 15e6, f"data/ holds {total / 1e6:.1f} MB; the budget is well under 15 MB"
+
+
+def test_package_never_reads_the_shared_reference_data():
+    """Only siting/paths.py may mention the reference data folder, and no module may call shared_data_dir."""
+    for py in PACKAGE_DIR.rglob("*.py"):
+        if py.name == "paths.py" and py.parent == PACKAGE_DIR:
+            continue
+        text = py.read_text(encoding="utf-8")
+        names = {n.id for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Name)}
+        names |= {a.name for n in ast.walk(ast.parse(text)) if isinstance(n, ast.ImportFrom) for a in n.names}
+        assert "shared_data_dir" not in names, py
+        assert "SITING_SHARED_DATA" not in text, py
+
+
+def test_bundled_population_is_ssb_07459_2022():
+    pop = load_population()
+    assert pop.attrs["source"].endswith("data/population/ssb_07459_2022.csv")
+    assert len(pop) == 356 and pop.population_2022.sum() == NATIONAL_TOTAL_2022
+    assert pop.set_index("kommunenummer").population_2022["0301"] == 699_827  # Oslo
+
+
+def test_bundled_grid_and_roads_have_the_published_counts():
+    g = read_grid(find("population_grid").path)
+    assert len(g) == 223_347 and g["pop"].sum() == 5_609_140 and g["censored"].sum() == 153_580
+    links = read_road_links(find("roads").path)
+    assert len(links) == 13_455 and links.typeVeg.value_counts().to_dict() == {"enkelBilveg": 13_215, "bilferje": 240}
+
+
+# --- the bundle equals the original products (where ../shared/data is present) --------------------
+
+
+def test_bundled_population_equals_the_reference_table(shared_data):
+    ref = pd.read_csv(shared_data / "ssb" / "ssb_07459_municipality_population_2022.csv", dtype={"kommunenummer": str})
+    ours = pd.read_csv(DATA_DIR / "population" / "ssb_07459_2022.csv", dtype={"kommunenummer": str})
+    m = ref.merge(ours, on="kommunenummer", validate="one_to_one")
+    assert len(m) == 356 and (m.population == m.population_2022).all() and (m.name_x == m.name_y).all()
+
+
+def test_bundled_grid_equals_the_published_csv(shared_data):
+    pd.testing.assert_frame_equal(read_grid(find("population_grid").path), read_grid(shared_data / "ssb" / "NOR0250M_POP_2022.csv"))
+
+
+def test_bundled_roads_build_the_same_graph(shared_data, tmp_path, monkeypatch):
+    monkeypatch.setenv("SITING_CACHE_DIR", str(tmp_path))
+    ours = build_network(find("roads").path, use_cache=False)
+    ref = build_network(shared_data / "n1000" / "Veglenke.gpkg", use_cache=False)
+    np.testing.assert_array_equal(ours.node_xy, ref.node_xy)
+    np.testing.assert_array_equal(ours.snappable, ref.snappable)
+    assert (ours.matrix != ref.matrix).nnz == 0
+
+
+def test_run_scripts_rebuild_the_bundle(shared_data, tmp_path):
+    """The scripts in scripts/ rebuild byte-identical content from the original products."""
+    import importlib.util
+
+    def script(name):
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[1] / "scripts" / f"{name}.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod
+
+    pop = script("build_population").build(shared_data / "ssb" / "Personer2022.csv")
+    pd.testing.assert_frame_equal(pop, pd.read_csv(DATA_DIR / "population" / "ssb_07459_2022.csv", dtype={"kommunenummer": str}))
+    grid = script("build_population_grid").build(shared_data / "ssb" / "NOR0250M_POP_2022.csv")
+    with np.load(DATA_DIR / "population" / "ssb_grid_250m_2022.npz") as z:
+        for k, v in grid.items():
+            np.testing.assert_array_equal(z[k], v)
