@@ -6,13 +6,16 @@ Every model takes plain arrays (:meth:`SitingModel.from_cost_matrix`) or GeoData
 """
 
 from .base import SiteConstraints, SitingModel, Solution, assign_nearest
+from .capacitated import CapacitatedMCLP, CapacitatedPMedian
 from .coverage import LSCP, MCLP, BackupCoverage
 from .greedy import greedy_mclp
 from .median import Hybrid, PCenter, PMedian
 
 MODELS = {"mclp": MCLP, "pmedian": PMedian, "pcenter": PCenter, "lscp": LSCP, "backup": BackupCoverage, "hybrid": Hybrid}
+#: Variants with a workload limit per new office (``model.capacity`` in a scenario).
+CAPACITATED = {"mclp": CapacitatedMCLP, "pmedian": CapacitatedPMedian}
 
 __all__ = [
-    "LSCP", "MCLP", "MODELS", "BackupCoverage", "Hybrid", "PCenter", "PMedian", "SiteConstraints", "SitingModel",
-    "Solution", "assign_nearest", "greedy_mclp",
+    "CAPACITATED", "LSCP", "MCLP", "MODELS", "BackupCoverage", "CapacitatedMCLP", "CapacitatedPMedian", "Hybrid",
+    "PCenter", "PMedian", "SiteConstraints", "SitingModel", "Solution", "assign_nearest", "greedy_mclp",
 ]  # fmt: skip

@@ -2,7 +2,9 @@
 
 * :func:`load_wishes` reads and validates a wishes CSV (one row per municipality).
 * :func:`wish_status` gives each municipality's status for the models: ``asked_with_premises``,
-  ``asked``, ``declined``, ``unclear`` or ``no answer``.
+  ``asked``, ``declined``, ``unclear`` or ``no answer on file`` (never read as "no").
+* :func:`counts_for` tells which records are strong enough (their ``evidence``) for a use.
+* :data:`NATIONAL_AGGREGATES`: what the ~220 answers said nationally (the file holds a sample).
 * :mod:`siting.wishes.extract` reads answer letters (text, PDF, DOCX) into review records.
 """
 
@@ -15,9 +17,30 @@ from pydantic import ValidationError
 
 from siting.errors import DataError
 
-from .schema import COLUMNS, STATUSES, WishRecord
+from .schema import COLUMNS, EVIDENCE, REQUIRED_COLUMNS, STATUSES, WishRecord
 
-__all__ = ["COLUMNS", "STATUSES", "WishRecord", "load_wishes", "template", "wish_status"]
+__all__ = [
+    "COLUMNS", "EVIDENCE", "NATIONAL_AGGREGATES", "STATUSES", "WishRecord", "counts_for", "load_wishes", "template",
+    "wish_status",
+]  # fmt: skip
+
+#: National aggregates of the answers to the letter of 23 Feb 2022 (sources in data/wishes/README.md).
+#: Only the municipalities in the wishes file have a known position; these totals are not per municipality.
+NATIONAL_AGGREGATES = {
+    "answers_received": 220,
+    "want_office": 33,
+    "want_office_regional_councils": 1,
+    "do_not_want_office": 133,
+    "unclear": 43,
+    "municipalities": 356,
+    "sources": [
+        "Politiforum 2022, '33 kommuner vil ha nytt tjenestested' https://www.politiforum.no/33-kommuner-vil-ha-nytt-tjenestested/228601",
+        "NRK Vestland Nov 2022 (133 no, 32 yes) https://www.nrk.no/vestland/133-kommunar-vil-ikkje-ha-eige-politikontor-1.16188213",
+        "TV 2 Aug 2022 (220 answers) https://www.tv2.no/nyheter/innenriks/trosser-justisministeren-vil-sla-sammen-politikontorer/15028079/",
+    ],
+    "note": "33 municipalities and 1 regional political council want an office (for 3 one was already planned), "
+            "133 do not, 43 answers are hard to interpret; about 220 answers from 356 municipalities",
+}  # fmt: skip
 
 
 def load_wishes(path: str | Path, kommuner=None) -> pd.DataFrame:
@@ -37,8 +60,14 @@ def load_wishes(path: str | Path, kommuner=None) -> pd.DataFrame:
         df = pd.read_csv(p, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise DataError(f"cannot read wishes CSV ({str(exc).splitlines()[0]})", path=p) from None
-    if "kommunenummer" not in df.columns:
-        raise DataError("missing column kommunenummer", path=p)
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing:
+        import difflib
+
+        near = difflib.get_close_matches(missing[0], [str(c) for c in df.columns], n=1, cutoff=0.6)
+        hint = f" (found '{near[0]}': misspelled?)" if near else ""
+        raise DataError(f"missing required column '{missing[0]}'{hint}; required: {', '.join(REQUIRED_COLUMNS)} "
+                        "(`siting wishes template` writes every column)", path=p)  # fmt: skip
     known = set(kommuner.kommunenummer) if kommuner is not None else None
     records = []
     for i, row in df.iterrows():
@@ -65,14 +94,25 @@ def load_wishes(path: str | Path, kommuner=None) -> pd.DataFrame:
 
 
 def wish_status(wishes: pd.DataFrame, kommunenummer) -> pd.Series:
-    """Status per municipality number (``no answer`` where the file has no row)."""
+    """Status per municipality number (``no answer on file`` where the file has no row)."""
     s = wishes.set_index("kommunenummer")["status"]
     idx = pd.Index(kommunenummer)
-    return pd.Series(idx.map(s).fillna("no answer"), index=idx)
+    return pd.Series(idx.map(s).fillna("no answer on file"), index=idx)
+
+
+def counts_for(wishes: pd.DataFrame, kommunenummer, min_evidence: str) -> pd.Series:
+    """Per municipality number: True where its record's ``evidence`` is ``min_evidence`` or stronger
+    (order: :data:`EVIDENCE`); False where it is weaker or there is no record."""
+    if min_evidence not in EVIDENCE:
+        raise DataError(f"unknown evidence level '{min_evidence}' (allowed: {', '.join(EVIDENCE)})")
+    rank = wishes.set_index("kommunenummer")["evidence"].map(EVIDENCE.index)
+    idx = pd.Index(kommunenummer)
+    return pd.Series(idx.map(rank).fillna(len(EVIDENCE)).to_numpy() <= EVIDENCE.index(min_evidence), index=idx)
 
 
 def template(kommuner) -> pd.DataFrame:
-    """An empty wishes table with all 356 municipalities (answered = no) for users to fill in."""
+    """An empty wishes table with all 356 municipalities (answered = no: status "no answer on file")
+    for users to fill in."""
     df = pd.DataFrame({c: "" for c in COLUMNS}, index=range(len(kommuner)))
     df["kommunenummer"] = kommuner.kommunenummer.to_numpy()
     df["kommune"] = kommuner.name.to_numpy()
@@ -81,5 +121,6 @@ def template(kommuner) -> pd.DataFrame:
     df["offers_premises"] = "unclear"
     df["satisfied"] = "unclear"
     df["confidence"] = "0"
+    df["evidence"] = "formal answer"
     df["reviewed"] = "no"
     return df

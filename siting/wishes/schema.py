@@ -9,12 +9,20 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 YES_NO_UNCLEAR = ("yes", "no", "unclear")
 SATISFIED = ("yes", "partly", "no", "unclear")
 CHANNELS = ("office", "presence_elsewhere", "walk_in", "phone", "internet", "social_media")
-STATUSES = ("asked_with_premises", "asked", "declined", "unclear", "no answer")
+STATUSES = ("asked_with_premises", "asked", "declined", "unclear", "no answer on file")
+#: How a position is known, strongest first. ``formal answer``: the municipality's answer to the
+#: letter (text seen, or its content counted by a source that read the answers); ``reported
+#: answer``: the answer's content as reported by others (news, police); ``statement``: a mayor's or
+#: council's position, not the answer itself; ``inferred after the fact``: deduced from later events
+#: (e.g. the office was granted).
+EVIDENCE = ("formal answer", "reported answer", "statement", "inferred after the fact")
+#: Columns a wishes file must have (others default as in :class:`WishRecord`).
+REQUIRED_COLUMNS = ("kommunenummer", "wants_office")
 
 COLUMNS = [
     "kommunenummer", "kommune", "answered", "wants_office", "offers_premises", "premises_where", "satisfied",
     "contact_channels", "challenges", "evidence_wants_office", "evidence_offers_premises", "evidence_satisfied",
-    "evidence_contact_channels", "confidence", "date", "source_document", "reviewed",
+    "evidence_contact_channels", "confidence", "date", "source_document", "source_url", "evidence", "reviewed",
 ]  # fmt: skip
 
 
@@ -25,7 +33,7 @@ class WishRecord(BaseModel):
 
     kommunenummer: str = Field(pattern=r"^\d{4}$")
     kommune: str = ""
-    answered: Literal["yes", "no"] = "yes"
+    answered: Literal["yes", "no", "unknown"] = "yes"
     wants_office: Literal["yes", "no", "unclear"] = "unclear"
     offers_premises: Literal["yes", "no", "unclear"] = "unclear"
     premises_where: str = ""
@@ -37,8 +45,10 @@ class WishRecord(BaseModel):
     evidence_satisfied: str = ""
     evidence_contact_channels: str = ""
     confidence: float = Field(0.0, ge=0, le=1)
-    date: str = ""
+    date: str = Field("", pattern=r"^(\d{4}(-\d{2}(-\d{2})?)?)?$")
     source_document: str = ""
+    source_url: str = ""
+    evidence: Literal["formal answer", "reported answer", "statement", "inferred after the fact"] = "formal answer"
     reviewed: Literal["yes", "no"] = "no"
 
     @field_validator("contact_channels")
@@ -51,9 +61,10 @@ class WishRecord(BaseModel):
         return ";".join(items)
 
     def status(self) -> str:
-        """Wish status used by the models: asked_with_premises, asked, declined, unclear or no answer."""
-        if self.answered != "yes":
-            return "no answer"
+        """Wish status: asked_with_premises, asked, declined, unclear or ``no answer on file``
+        (no known position and no answer: never read as "no")."""
         if self.wants_office == "yes":
             return "asked_with_premises" if self.offers_premises == "yes" else "asked"
-        return "declined" if self.wants_office == "no" else "unclear"
+        if self.wants_office == "no":
+            return "declined"
+        return "no answer on file" if self.answered == "no" else "unclear"
