@@ -30,7 +30,7 @@ import pulp
 from siting.errors import SitingError
 
 from .base import SitingModel, _run, assign_nearest, unreachable_cost
-from .coverage import coverage_matrix, fixed_cover_count
+from .cover import coverage_matrix, fixed_cover_count
 
 
 class _Capacitated(SitingModel):
