@@ -12,17 +12,27 @@ MIP gap are read from ``highspy``; CBC's log tells whether optimality was proven
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import math
+import os
 import re
+import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pulp
 import scipy.sparse as sp
+
+try:  # imported before PuLP, whose own import of highspy swallows every exception, Ctrl-C included
+    import highspy
+except ImportError:  # HiGHS missing: solver "highs" reports it as not available
+    highspy = None
+import pulp  # noqa: E402
 
 from siting.errors import InfeasibleError, SitingError
 
@@ -37,9 +47,9 @@ class SiteConstraints:
 
     Attributes
     ----------
-    required : array of bool, optional
-        Candidate sites that must open.
-    forbidden : array of bool, optional
+    required : array of bool or list of int, optional
+        Candidate sites that must open (a boolean mask over the sites or a list of site indices).
+    forbidden : array of bool or list of int, optional
         Candidate sites that must not open (e.g. in municipalities that declined an office).
     groups : dict[str, array of str], optional
         Group label per site, e.g. ``{"politidistrikt": [...], "kommunenummer": [...]}``.
@@ -107,14 +117,121 @@ class Solution:
         }
 
 
-def as_csr(cost_matrix) -> sp.csr_array:
-    """Cost matrix as CSR with stored entry = reachable (dense ``inf``/NaN = unreachable)."""
+def as_csr(cost_matrix, reachable=None) -> sp.csr_array:
+    """Cost matrix as CSR with stored entry = reachable pair (time 0.0 included).
+
+    Dense input: ``inf`` = unreachable. Sparse input: every *stored* entry is a reachable time (an
+    explicitly stored 0.0 is a real zero), an absent entry is unreachable. scipy drops zeros when a
+    sparse matrix is built from a dense one (``sp.csr_array(dense)``); pass ``reachable`` (a boolean
+    mask, dense or sparse, of the reachable pairs) to restore them: a reachable pair that is not
+    stored then has time 0.
+
+    Raises :class:`SitingError` (naming ``cost_matrix``) for a matrix that is not 2-D and numeric,
+    has NaN or negative times, or stores ``inf``/NaN in a sparse matrix.
+    """
     if sp.issparse(cost_matrix):
-        return sp.csr_array(cost_matrix)
-    dense = np.asarray(cost_matrix, dtype=float)
-    ok = np.isfinite(dense)
-    rows, cols = np.nonzero(ok)
-    return sp.csr_array((dense[rows, cols], (rows, cols)), shape=dense.shape)
+        csr = sp.csr_array(cost_matrix)
+        if csr.dtype.kind not in "iuf":
+            raise SitingError(f"cost_matrix: expected numeric travel times, got dtype {csr.dtype}")
+        csr = csr.astype(float)
+        csr.sum_duplicates()
+        if not np.all(np.isfinite(csr.data)):
+            raise SitingError("cost_matrix: a sparse matrix stores reachable pairs only; stored entries must be finite "
+                              "times (leave unreachable pairs out instead of storing inf/NaN)")  # fmt: skip
+    else:
+        dense = np.asarray(cost_matrix)
+        if dense.dtype.kind not in "iuf":
+            raise SitingError(f"cost_matrix: expected numeric travel times, got dtype {dense.dtype}")
+        if dense.ndim != 2:
+            raise SitingError(f"cost_matrix: expected a 2-D matrix (demand points × sites), got shape {dense.shape}")
+        dense = dense.astype(float)
+        if np.isnan(dense).any():
+            raise SitingError("cost_matrix: has NaN entries; use inf for unreachable pairs")
+        rows, cols = np.nonzero(np.isfinite(dense))
+        csr = sp.csr_array((dense[rows, cols], (rows, cols)), shape=dense.shape)
+    if min(csr.shape) == 0:
+        raise SitingError(f"cost_matrix: needs at least one demand point and one site, got shape {csr.shape}")
+    if csr.nnz and csr.data.min() < 0:
+        raise SitingError(f"cost_matrix: negative travel time ({csr.data.min():g}); times must be >= 0")
+    if reachable is not None:
+        mask = sp.csr_array(reachable if sp.issparse(reachable) else np.asarray(reachable), dtype=bool)
+        if mask.shape != csr.shape:
+            raise SitingError(f"reachable: expected a mask of shape {csr.shape} like cost_matrix, got {mask.shape}")
+        mask.eliminate_zeros()
+        outside = csr.astype(bool).multiply(mask).nnz
+        if outside != csr.nnz:
+            raise SitingError(f"reachable: {csr.nnz - outside} pairs have a stored time in cost_matrix but are marked unreachable")
+        coo = mask.tocoo()
+        values = np.asarray(csr[coo.row, coo.col]).ravel()  # 0.0 where reachable but not stored
+        csr = sp.csr_array((values.astype(float), (coo.row, coo.col)), shape=csr.shape)
+    return csr
+
+
+def _numeric_vector(value, n: int, name: str, what: str, allow_negative: bool = False, allow_inf: bool = False) -> np.ndarray:
+    """1-D float array of length ``n`` or a one-line :class:`SitingError` naming the argument."""
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "iuf":
+        raise SitingError(f"{name}: expected numbers, got dtype {arr.dtype}")
+    if arr.shape != (n,):
+        raise SitingError(f"{name}: expected {n} values (one per {what}), got shape {arr.shape}")
+    arr = arr.astype(float)
+    bad = np.isnan(arr) | (np.isinf(arr) if not allow_inf else np.isneginf(arr))
+    if bad.any():
+        raise SitingError(f"{name}: entry {int(np.flatnonzero(bad)[0])} is {arr[bad][0]}; values must be finite numbers")
+    if not allow_negative and (arr < 0).any():
+        i = int(np.flatnonzero(arr < 0)[0])
+        raise SitingError(f"{name}: entry {i} is negative ({arr[i]:g}); values must be >= 0")
+    return arr
+
+
+def site_mask(value, n_sites: int, name: str) -> np.ndarray:
+    """Boolean mask of sites from a boolean mask of length ``n_sites`` or a list/array of site indices.
+
+    Raises :class:`SitingError` naming the argument for any other shape, dtype or an index out of range.
+    """
+    if value is None:
+        return np.zeros(n_sites, bool)
+    arr = np.asarray(value)
+    if arr.ndim != 1:
+        raise SitingError(f"{name}: expected a boolean mask of {n_sites} sites or a list of site indices, got shape {arr.shape}")
+    if arr.size == 0:
+        return np.zeros(n_sites, bool)
+    if arr.dtype.kind == "b":
+        if arr.shape != (n_sites,):
+            raise SitingError(f"{name}: a boolean mask needs {n_sites} entries (one per site), got {arr.size}")
+        return arr.copy()
+    if arr.dtype.kind not in "iu":
+        raise SitingError(f"{name}: expected a boolean mask or integer site indices, got dtype {arr.dtype}")
+    out_of_range = (arr < 0) | (arr >= n_sites)
+    if out_of_range.any():
+        raise SitingError(f"{name}: site index {int(arr[out_of_range][0])} out of range 0..{n_sites - 1}")
+    mask = np.zeros(n_sites, bool)
+    mask[arr] = True
+    if mask.sum() != arr.size:
+        raise SitingError(f"{name}: a site index is given twice (a 0/1 array? pass a boolean mask: arr.astype(bool))")
+    return mask
+
+
+def _checked_constraints(c: SiteConstraints, n_sites: int) -> SiteConstraints:
+    """A copy of ``c`` with ``required``/``forbidden`` as boolean masks, every array checked against ``n_sites``."""
+    from dataclasses import replace
+
+    groups = {}
+    for g, labels in c.groups.items():
+        arr = np.asarray(labels)
+        if arr.shape != (n_sites,):
+            raise SitingError(f"groups['{g}']: expected {n_sites} labels (one per site), got shape {arr.shape}")
+        groups[g] = arr
+    for kind, spec in (("max_per_group", c.max_per_group), ("min_per_group", c.min_per_group)):
+        for g, b in spec.items():
+            for v in (b.values() if isinstance(b, dict) else [b]):
+                if v is not None and not (isinstance(v, int | np.integer) and v >= 0):
+                    raise SitingError(f"{kind}['{g}']: expected a whole number >= 0 of new sites, got {v!r}")
+    bonus = None if c.wish_bonus is None else _numeric_vector(c.wish_bonus, n_sites, "wish_bonus", "site", allow_negative=True)
+    if c.names is not None and len(c.names) != n_sites:
+        raise SitingError(f"names: expected {n_sites} site names, got {len(c.names)}")
+    return replace(c, required=site_mask(c.required, n_sites, "required"), forbidden=site_mask(c.forbidden, n_sites, "forbidden"),
+                   groups=groups, wish_bonus=bonus)  # fmt: skip
 
 
 class SitingModel:
@@ -123,24 +240,49 @@ class SitingModel:
     name = "model"
     sense = pulp.LpMaximize
 
-    def __init__(self, cost_matrix, weights, p_facilities: int, fixed=None, constraints=None, **params):
-        self.cost = as_csr(cost_matrix)
+    def __init__(self, cost_matrix, weights, p_facilities: int, fixed=None, constraints=None, reachable=None, **params):
+        self.cost = as_csr(cost_matrix, reachable)
         n_demand, n_sites = self.cost.shape
-        self.weights = np.asarray(weights, dtype=float)
-        if self.weights.shape != (n_demand,):
-            raise SitingError(f"weights must have {n_demand} entries (one per demand point), got {self.weights.shape}")
-        if np.any(self.weights < 0) or not np.all(np.isfinite(self.weights)):
-            raise SitingError("weights must be finite and non-negative")
-        self.fixed = np.zeros(n_sites, bool) if fixed is None else np.asarray(fixed, bool)
+        self.weights = _numeric_vector(weights, n_demand, "weights", "demand point")
+        self.fixed = site_mask(fixed, n_sites, "fixed")
         self.p = int(p_facilities)
-        self.constraints = constraints or SiteConstraints()
+        self.constraints = _checked_constraints(constraints or SiteConstraints(), n_sites)
+        for key in ("fixed_times", "demand_groups"):
+            if params.get(key) is not None:
+                if key == "fixed_times":
+                    params[key] = _numeric_vector(params[key], n_demand, key, "demand point", allow_inf=True)
+                elif np.asarray(params[key]).shape != (n_demand,):
+                    raise SitingError(f"{key}: expected {n_demand} labels (one per demand point), got shape {np.asarray(params[key]).shape}")
+        for key in ("service_radius", "unreachable_minutes"):
+            v = params.get(key)
+            if v is not None and not (isinstance(v, int | float | np.number) and math.isfinite(v) and v > 0):
+                raise SitingError(f"{key}: expected a positive number of minutes, got {v!r}")
         self.params = params
         self._check()
 
     @classmethod
-    def from_cost_matrix(cls, cost_matrix, weights, p_facilities: int = 0, fixed=None, constraints=None, **params):
-        """Build the model from arrays (see module docstring for the conventions)."""
-        return cls(cost_matrix, weights, p_facilities, fixed=fixed, constraints=constraints, **params)
+    def from_cost_matrix(cls, cost_matrix, weights, p_facilities: int = 0, fixed=None, constraints=None, reachable=None, **params):
+        """Build the model from arrays.
+
+        Parameters
+        ----------
+        cost_matrix : array or scipy sparse, shape (n_demand, n_sites)
+            Travel times in minutes; dense ``inf`` or an absent sparse entry = unreachable, a stored
+            sparse 0.0 = time 0 (see :func:`as_csr`).
+        weights : array of float, shape (n_demand,)
+            Demand weights (population), finite and >= 0.
+        p_facilities : int
+            Number of *new* sites to open.
+        fixed : array of bool (n_sites,) or list of int, optional
+            Existing sites, always open: a boolean mask or a list of site indices.
+        constraints : SiteConstraints, optional
+            ``required``/``forbidden`` also as masks or index lists.
+        reachable : array of bool or sparse, optional
+            For a sparse ``cost_matrix`` whose zeros were not stored: the reachable pairs.
+
+        Every array is checked (shape, dtype, range); a bad one raises :class:`SitingError` naming it.
+        """
+        return cls(cost_matrix, weights, p_facilities, fixed=fixed, constraints=constraints, reachable=reachable, **params)
 
     @classmethod
     def from_geodataframe(
@@ -162,7 +304,7 @@ class SitingModel:
         return self.cost.shape[1]
 
     def _mask(self, arr) -> np.ndarray:
-        return np.zeros(self.n_sites, bool) if arr is None else np.asarray(arr, bool)
+        return site_mask(arr, self.n_sites, "sites")
 
     def allowed(self) -> np.ndarray:
         """Candidate sites that may open."""
@@ -232,6 +374,11 @@ class SitingModel:
                 prob += (expr <= b) if kind == "max" else (expr >= b), cname
         return y
 
+    def bonus_of(self, chosen) -> float:
+        """Total wish bonus of the ``chosen`` new sites."""
+        bonus = self.constraints.wish_bonus
+        return 0.0 if bonus is None else float(bonus[np.asarray(chosen, int)].sum())
+
     def _bonus(self, y: dict[int, pulp.LpVariable]):
         bonus = self.constraints.wish_bonus
         if bonus is None:
@@ -246,6 +393,11 @@ class SitingModel:
         self, solver: str = "highs", time_limit: float | None = 600, gap: float = 0.0, log_path: str | Path | None = None
     ) -> Solution:
         """Solve to proven optimality (or until ``time_limit`` seconds / relative ``gap``).
+
+        The reported ``objective`` is the model's objective of the chosen sites recomputed from the
+        matrix (:meth:`evaluate`), ``bound`` the solver's proven bound in the same units (objective
+        constant and maximisation sign kept) and ``gap`` = ``|objective − bound| / |objective|``.
+        Solver output goes to ``log_path`` only (a temporary file when not given).
 
         Returns
         -------
@@ -263,7 +415,7 @@ class SitingModel:
             start = set(int(j) for j in self.heuristic())
             for j, v in y.items():
                 v.setInitialValue(1 if j in start else 0)
-        status, bound, mip_gap = _run(prob, solver, time_limit, gap, log_path, warm_start=bool(warm))
+        status, bound = _run(prob, solver, time_limit, gap, log_path, warm_start=bool(warm))
         runtime = time.perf_counter() - t0
         if status == "infeasible":
             raise InfeasibleError(f"{self.name}: the constraints cannot all be met (solver says infeasible)")
@@ -272,11 +424,44 @@ class SitingModel:
         if y and (not integral or (self.name != "lscp" and int((values > 0.5).sum()) != self.p)):
             # stopped before any solution: fall back to the greedy heuristic, keep the solver's bound
             chosen = self.heuristic()
+            self._check_plan(chosen, time_limit)
             log.warning("%s: no solution within the time limit; greedy heuristic used", self.name)
-            return self.make_solution(chosen, self.evaluate(chosen), "heuristic", math.inf, bound, runtime, solver, log_path)
+            objective = self.evaluate(chosen)
+            return self.make_solution(chosen, objective, "heuristic", relative_gap(objective, bound), bound, runtime, solver, log_path)
         chosen = np.array(sorted(j for j, v in y.items() if (v.value() or 0) > 0.5), dtype=int)
-        objective = float(pulp.value(prob.objective) or 0.0)
-        return self.make_solution(chosen, objective, status, mip_gap, bound, runtime, solver, log_path)
+        objective = self.evaluate(chosen)
+        self._check_objective(objective, float(pulp.value(prob.objective) or 0.0), bound, prob.sense)
+        rel = relative_gap(objective, bound)
+        if status == "optimal" and rel > 1e-6:  # proven optimal within the solver's tolerances only
+            status = "feasible"
+        return self.make_solution(chosen, objective, status, rel, bound, runtime, solver, log_path)
+
+    def _check_objective(self, objective: float, solver_objective: float, bound: float, sense: int) -> None:
+        """The recomputed objective must match the solver's incumbent (or improve on it: its assignment
+        part may be suboptimal) and respect the bound; otherwise the model is wrong — never report it."""
+        tol = 1e-5 * max(1.0, abs(objective)) + 1e-6
+        worse = objective - solver_objective if sense == pulp.LpMinimize else solver_objective - objective
+        beyond = (bound - objective if sense == pulp.LpMinimize else objective - bound) if math.isfinite(bound) else -math.inf
+        if worse > tol or beyond > tol:
+            raise RuntimeError(
+                f"{self.name}: internal check failed: objective of the chosen sites {objective:.6g}, solver objective "
+                f"{solver_objective:.6g}, bound {bound:.6g}; please report this"
+            )
+
+    def _check_plan(self, chosen, time_limit) -> None:
+        """A fallback plan must meet every constraint; otherwise there is no answer to give."""
+        chosen = np.asarray(chosen, int)
+        mask = np.zeros(self.n_sites, bool)
+        mask[chosen] = True
+        required = self._mask(self.constraints.required)
+        ok = len(chosen) == self.p and not (mask & ~self.allowed()).any() and not (required & ~mask).any()
+        for kind in ("max", "min"):
+            for _, _, b, members in self._bounds(kind):
+                n = int((members & mask).sum())
+                ok &= n <= b if kind == "max" else n >= b
+        if not ok:
+            raise SitingError(f"{self.name}: no solution meeting the constraints within the time limit ({time_limit} s); "
+                              "raise solver.time_limit")  # fmt: skip
 
     def heuristic(self) -> np.ndarray:
         """Greedy fallback: add the allowed site that most reduces population-weighted time, p times."""
@@ -285,9 +470,20 @@ class SitingModel:
         return np.r_[required, rest].astype(int)
 
     def evaluate(self, chosen) -> float:
+        """The model's objective for fixed + ``chosen`` recomputed from the matrix (here the p-median
+        objective: population-weighted time, unreachable at the penalty cost, minus any wish bonus)."""
+        return self.weighted_time(chosen) - self.bonus_of(chosen)
+
+    def weighted_time(self, chosen) -> float:
         """Population-weighted time of fixed + ``chosen`` (unreachable at the penalty cost)."""
         _, t = assign_nearest(self.cost, np.r_[np.flatnonzero(self.fixed), np.asarray(chosen, int)].astype(int))
         return float(np.dot(self.weights, np.where(np.isfinite(t), t, unreachable_cost(self))))
+
+    def covered_count(self, chosen, radius: float) -> np.ndarray:
+        """Per demand point, the number of open sites (fixed + ``chosen``) within ``radius`` minutes."""
+        open_sites = np.r_[np.flatnonzero(self.fixed), np.asarray(chosen, int)].astype(int)
+        sub = self.cost[:, open_sites].tocoo()
+        return np.bincount(sub.row[sub.data <= radius + 1e-9], minlength=self.cost.shape[0])
 
     def make_solution(self, chosen, objective, status, gap, bound, runtime, solver, log_path, stats=None) -> Solution:
         ranked = self.rank(chosen)
@@ -349,53 +545,121 @@ def assign_nearest(cost: sp.csr_array, open_sites: np.ndarray) -> tuple[np.ndarr
     return arg, best
 
 
-def _run(prob: pulp.LpProblem, solver: str, time_limit, gap: float, log_path: str, warm_start: bool = False) -> tuple[str, float, float]:
-    """Solve ``prob``; return (status, bound, relative gap) as proven by the solver."""
+def relative_gap(objective: float, bound: float) -> float:
+    """``|objective − bound| / |objective|`` (0 when both are 0, ``inf`` when the bound is unknown)."""
+    if not (math.isfinite(objective) and math.isfinite(bound)):
+        return math.inf
+    diff = abs(objective - bound)
+    if diff <= 1e-9 * max(1.0, abs(objective)):
+        return 0.0
+    return diff / abs(objective) if objective else math.inf
+
+
+def _fold_constant(prob: pulp.LpProblem) -> None:
+    """Move the objective constant onto a variable fixed at 1, so that the solver optimises (and
+    measures its relative gap on) the true objective; PuLP would pass it to neither solver."""
+    obj = prob.objective
+    constant = float(getattr(obj, "constant", 0.0) or 0.0)
+    if constant:
+        one = pulp.LpVariable("objective_constant", 1, 1)
+        expr = obj.copy()
+        expr.constant = 0
+        expr.addterm(one, constant)
+        prob.setObjective(expr)
+
+
+_stdout_lock = threading.Lock()
+_stdout_depth = 0
+
+
+@contextlib.contextmanager
+def _stdout_to_log(log_path: str):
+    """Send whatever the solver library prints on the process's stdout (e.g. the HiGHS banner, written
+    by C code and so beyond ``sys.stdout``) to ``log_path`` instead of the terminal."""
+    global _stdout_depth
+    libc = ctypes.CDLL(None)
+    with _stdout_lock:
+        _stdout_depth += 1
+        outer = _stdout_depth == 1
+        if outer:
+            sys.stdout.flush()
+            libc.fflush(None)
+            saved = os.dup(1)
+            capture = tempfile.TemporaryFile()
+            os.dup2(capture.fileno(), 1)
+    try:
+        yield
+    finally:
+        with _stdout_lock:
+            _stdout_depth -= 1
+            if outer:
+                sys.stdout.flush()
+                libc.fflush(None)  # also flushes the solver's own log file
+                os.dup2(saved, 1)
+                os.close(saved)
+                capture.seek(0)
+                text = capture.read()
+                capture.close()
+                if text:
+                    with open(log_path, "ab") as fh:
+                        fh.write(b"\n--- solver console output ---\n" + text)
+
+
+def _solve(prob: pulp.LpProblem, api, solver: str) -> int:
+    """``prob.solve`` with solver failures as one-line errors (Ctrl-C still stops the run)."""
+    if solver == "highs" and highspy is None:
+        raise SitingError("solver 'highs' is not available: install highspy (pip install highspy) or set solver.name: cbc")
+    try:
+        return prob.solve(api)
+    except pulp.PulpSolverError as exc:
+        first = (str(exc).strip().splitlines() or ["no message"])[0][:200]
+        raise SitingError(f"solver '{solver}' failed: {first}") from None
+
+
+def _run(prob: pulp.LpProblem, solver: str, time_limit, gap: float, log_path: str, warm_start: bool = False) -> tuple[str, float]:
+    """Solve ``prob``; return (status, bound) as proven by the solver, the bound in the objective's
+    units (constant included, maximisation sign kept; ``nan`` if none)."""
     if solver not in SOLVERS:
         raise SitingError(f"unknown solver '{solver}' (allowed: {', '.join(SOLVERS)})")
+    _fold_constant(prob)
+    sign = -1.0 if prob.sense == pulp.LpMaximize else 1.0  # both solvers minimise sign × objective
     if solver == "highs":
         s = pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=gap, log_file=log_path, output_flag=True,
                        log_to_console=False, threads=1, random_seed=0)  # fmt: skip
-        prob.solve(s)
-        import highspy
-
+        with _stdout_to_log(log_path):
+            _solve(prob, s, solver)
         h = prob.solverModel
         ms = h.getModelStatus()
         info = h.getInfo()
-        obj = h.getObjectiveValue()
-        bound = float(getattr(info, "mip_dual_bound", obj))
-        rel = float(getattr(info, "mip_gap", 0.0))
-        if not math.isfinite(rel) or rel > 1e20:
-            rel = math.inf
+        bound = sign * float(getattr(info, "mip_dual_bound", math.nan))
         if ms == highspy.HighsModelStatus.kOptimal:
-            status = "optimal" if rel <= max(gap, 1e-4) + 1e-9 else "feasible"
-            if gap > 0 and rel > 1e-6:
-                status = "feasible"
+            status = "optimal" if gap == 0 else "feasible"  # stopped at the requested gap: not proven optimal
         elif ms == highspy.HighsModelStatus.kInfeasible:
-            return "infeasible", math.nan, math.nan
+            return "infeasible", math.nan
         elif ms in (highspy.HighsModelStatus.kTimeLimit, highspy.HighsModelStatus.kIterationLimit):
             status = "time_limit"
         else:
             status = "feasible" if h.getSolution().value_valid else "infeasible"
         if status != "time_limit" and prob.numVariables() and not h.getSolution().value_valid:
-            return "infeasible", math.nan, math.nan
-        return status, bound, (0.0 if status == "optimal" else rel)
+            return "infeasible", math.nan
+        if status == "optimal" and not math.isfinite(bound):
+            bound = float(pulp.value(prob.objective))
+        return status, bound
     s = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=gap or None, logPath=log_path, threads=1, warmStart=warm_start,
                           options=["randomSeed 1", "randomCbcSeed 1"])  # fmt: skip
-    code = prob.solve(s)
+    code = _solve(prob, s, solver)
     text = Path(log_path).read_text(errors="replace") if Path(log_path).exists() else ""
     if code == pulp.LpStatusInfeasible or "Result - Problem proven infeasible" in text:
-        return "infeasible", math.nan, math.nan
-    bound = _cbc_number(text, r"Lower bound:\s+(-?[\d.e+]+)")
-    obj = _cbc_number(text, r"Objective value:\s+(-?[\d.e+]+)")
-    rel = _cbc_number(text, r"Gap:\s+(-?[\d.e+]+)")
-    if "Result - Optimal solution found" in text and not (gap and rel and rel > 1e-6):
-        return "optimal", obj if bound is None else bound, 0.0
+        return "infeasible", math.nan
+    # CBC prints its objective and bound in the minimised sense (× -1 for a maximisation)
+    bound = _cbc_number(text, r"Lower bound:\s+(-?[\d.e+-]+)")
+    bound = math.nan if bound is None else sign * bound
+    proven = "Result - Optimal solution found" in text or (code == pulp.LpStatusOptimal and "Result -" not in text)
+    if proven:
+        return ("optimal" if not gap else "feasible"), float(pulp.value(prob.objective)) if gap == 0 or math.isnan(bound) else bound
     if "Stopped on time" in text:
-        return "time_limit", bound if bound is not None else math.nan, rel if rel is not None else math.inf
-    if code == pulp.LpStatusOptimal:  # e.g. solved in presolve, log without the summary
-        return ("optimal" if not text or "Optimal" in text else "feasible"), obj or math.nan, 0.0
-    return "feasible", bound if bound is not None else math.nan, rel if rel is not None else math.inf
+        return "time_limit", bound
+    return "feasible", bound
 
 
 def _cbc_number(text: str, pattern: str) -> float | None:

@@ -12,9 +12,9 @@ import numpy as np
 import pulp
 import scipy.sparse as sp
 
-from siting.errors import InfeasibleError
+from siting.errors import InfeasibleError, SitingError
 
-from .base import SitingModel, Solution, assign_nearest
+from .base import SitingModel, Solution
 from .cover import coverage_matrix, fixed_cover_count
 from .greedy import greedy_mclp
 
@@ -136,9 +136,9 @@ class MCLP(SitingModel):
         return greedy_mclp(self.cost, self.weights, self.p, self.fixed, allowed, radius)[0]
 
     def evaluate(self, chosen) -> float:
+        """Covered population of fixed + ``chosen`` plus their wish bonus (the MCLP objective)."""
         radius = float(self.params.get("service_radius", 30.0))
-        _, t = assign_nearest(self.cost, np.r_[np.flatnonzero(self.fixed), np.asarray(chosen, int)].astype(int))
-        return float(self.weights[t <= radius].sum())
+        return float(self.weights[self.covered_count(chosen, radius) >= 1].sum()) + self.bonus_of(chosen)
 
 
 class BackupCoverage(SitingModel):
@@ -180,6 +180,13 @@ class BackupCoverage(SitingModel):
         self.stats = {"demand_rows_in_model": int(u.shape[0]), "candidate_sites": int(allowed.sum())}
         prob += pulp.lpSum(obj) + base + self._bonus(y)
         return prob, y
+
+
+    def evaluate(self, chosen) -> float:
+        """Coverage + ``backup_weight`` × population covered twice, plus wish bonus (the objective)."""
+        n = self.covered_count(chosen, float(self.params.get("service_radius", 30.0)))
+        beta = float(self.params.get("backup_weight", 1.0))
+        return float(self.weights[n >= 1].sum() + beta * self.weights[n >= 2].sum()) + self.bonus_of(chosen)
 
 
 class LSCP(SitingModel):
@@ -234,6 +241,13 @@ class LSCP(SitingModel):
             chosen = np.flatnonzero(self._mask(self.constraints.required))
             return self.make_solution(chosen, float(len(chosen)), "optimal", 0.0, float(len(chosen)), 0.0, "none", None), y
         return prob, y
+
+    def evaluate(self, chosen) -> float:
+        """Number of new sites (minus the tie-breaking wish bonus × 1e-6, as in the MIP)."""
+        return float(len(chosen)) - 1e-6 * self.bonus_of(chosen)
+
+    def heuristic(self) -> np.ndarray:
+        raise SitingError("lscp: no solution reaching the coverage target within the time limit; raise solver.time_limit")
 
     def solve(self, solver="highs", time_limit=600, gap=0.0, log_path=None) -> Solution:
         sol = super().solve(solver, time_limit, gap, log_path)

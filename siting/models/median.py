@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pulp
 
-from siting.errors import InfeasibleError
+from siting.errors import InfeasibleError, SitingError
 
-from .base import SitingModel, Solution, assign_nearest, unreachable_cost
+from .base import SitingModel, Solution, assign_nearest, relative_gap, unreachable_cost
 from .coverage import LSCP, MCLP, coverage_matrix, fixed_cover_count
 
 
@@ -123,21 +123,28 @@ class PCenter(SitingModel):
                 s = m.solve(solver=solver, time_limit=time_limit, gap=0.0, log_path=log_path)
             except InfeasibleError:
                 return None
+            except SitingError:  # no answer within the time limit: unknown
+                return "unknown"
             return s
 
         # the largest level must be feasible unless the instance is impossible
         top = min_sites(levels[hi])
-        if top is None or len(top.selected) > self.p:
+        if top is None or top == "unknown" or len(top.selected) > self.p:
             raise InfeasibleError(f"pcenter: p={self.p} new offices cannot bring every point within reach")
         best = (levels[hi], top)
+        bound, proven = lower, True  # a level proven infeasible lifts the lower bound to the next level
         while lo < hi:
             mid = (lo + hi) // 2
             s = min_sites(levels[mid])
             steps += 1
-            if s is not None and len(s.selected) <= self.p and s.status == "optimal":
+            if s is not None and s != "unknown" and len(s.selected) <= self.p:
                 hi = mid
                 best = (levels[mid], s)
             else:
+                if s is None or (s != "unknown" and s.status == "optimal"):
+                    bound = max(bound, float(levels[mid + 1]))
+                else:
+                    proven = False
                 lo = mid + 1
         radius, cover_sol = best
         chosen = list(cover_sol.selected)
@@ -148,9 +155,9 @@ class PCenter(SitingModel):
             fill = PMedian(self.cost, self.weights, self.p - len(chosen), fixed=fixed2, constraints=_without(cons, chosen))
             chosen += list(fill.solve(solver=solver, time_limit=time_limit, log_path=log_path).selected)
         self.stats = {"bisection_steps": steps, "unreachable_points": int(unreachable.sum()), "radius": float(radius)}
-        return self.make_solution(
-            np.array(sorted(chosen)), float(radius), "optimal", 0.0, float(radius), _time.perf_counter() - t0, solver, log_path
-        )
+        bound = float(radius) if proven else bound
+        return self.make_solution(np.array(sorted(chosen)), float(radius), "optimal" if proven else "feasible",
+                                  relative_gap(float(radius), bound), bound, _time.perf_counter() - t0, solver, log_path)  # fmt: skip
 
 
 def _remaining(bounds: dict, groups: dict, chosen) -> dict:
@@ -213,3 +220,12 @@ class Hybrid(SitingModel):
             self.stats = stats
             prob += -float(wts.get("coverage", 1.0)) * coverage + float(wts.get("time", 0.0)) * (time_expr + constant) - self._bonus(y)
         return prob, y
+
+    def evaluate(self, chosen) -> float:
+        """The hybrid objective of fixed + ``chosen`` (lexicographic: the second stage's)."""
+        time_cost = self.weighted_time(chosen)
+        if self.params.get("lexicographic", False):
+            return time_cost - self.bonus_of(chosen)
+        wts = self.params.get("objective_weights") or {"coverage": 1.0, "time": 0.01}
+        covered = float(self.weights[self.covered_count(chosen, float(self.params.get("service_radius", 30.0))) >= 1].sum())
+        return -float(wts.get("coverage", 1.0)) * covered + float(wts.get("time", 0.0)) * time_cost - self.bonus_of(chosen)
