@@ -36,6 +36,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from siting import __version__
+from siting import inputs as named_inputs
 from siting.errors import InfeasibleError, SitingError
 from siting.io import atomic_dir, atomic_path
 from siting.models import MODELS, SiteConstraints, Solution
@@ -137,6 +138,9 @@ class Inputs:
         Existing offices first (``fixed`` True), then the candidates: the matrix columns.
     key : str
         Content-hash cache key of the settings and data files that made these inputs.
+    sources : dict
+        The named inputs read (:mod:`siting.inputs`): name → path, origin (scenario, cache or
+        bundle) and source; written to ``manifest.json``.
     """
 
     kommuner: gpd.GeoDataFrame
@@ -165,7 +169,7 @@ class Inputs:
 def inputs_key(sc: Scenario) -> str:
     """Cache key of the inputs stage: demand, candidate and wish settings plus the data files."""
     settings = {k: getattr(sc, k).model_dump(mode="json") for k in ("demand", "candidates", "wishes")}
-    files = [p for p in (sc.demand.grid_file, sc.candidates.extra_points, sc.wishes.file) if p is not None]
+    files = [p for p in (*sc.input_paths().values(), sc.candidates.extra_points, sc.wishes.file) if p is not None]
     stamp = [(str(p), os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in files if Path(p).exists()]
     return digest(settings, stamp, _files_fingerprint(DATA_DIR), str(cache_dir()))
 
@@ -189,19 +193,20 @@ def load_inputs(sc: Scenario, timer: Timer | None = None) -> Inputs:
     hit = _INPUTS.get(key)
     if hit is not None:
         return hit
-    with timer.stage("load data"):
-        kommuner = load_kommuner()
-        stations = load_stations()
-        places = load_places()
-    wishes = None
-    if sc.wishes.file is not None:
-        from siting.wishes import load_wishes
+    with named_inputs.session(sc.input_paths()) as used:  # scenario > cache > bundle, recorded
+        with timer.stage("load data"):
+            kommuner = load_kommuner()
+            stations = load_stations()
+            places = load_places()
+        wishes = None
+        if sc.wishes.file is not None:
+            from siting.wishes import load_wishes
 
-        wishes = load_wishes(sc.wishes.file, kommuner=kommuner)
-    with timer.stage("demand & candidates"):
-        demand = build_demand(kommuner, places, sc.demand.source, sc.demand.grid_file, sc.demand.cell_size_m)
-        cand = build_candidates(kommuner, places, stations, sc.candidates.source,
-                                sc.candidates.min_distance_to_station_m, sc.candidates.extra_points)  # fmt: skip
+            wishes = load_wishes(sc.wishes.file, kommuner=kommuner)
+        with timer.stage("demand & candidates"):
+            demand = build_demand(kommuner, places, sc.demand.source, sc.demand.grid_file, sc.demand.cell_size_m)
+            cand = build_candidates(kommuner, places, stations, sc.candidates.source,
+                                    sc.candidates.min_distance_to_station_m, sc.candidates.extra_points)  # fmt: skip
     kname = kommuner.set_index("kommunenummer")["name"]
     sites = pd.concat([
         stations.assign(site_id=stations.station_id, kommune=stations.kommunenummer.map(kname), source="existing office",
@@ -210,7 +215,7 @@ def load_inputs(sc: Scenario, timer: Timer | None = None) -> Inputs:
     ], ignore_index=True)  # fmt: skip
     sites = gpd.GeoDataFrame(sites, geometry="geometry", crs=25833)
     sites["wish_status"] = sites.kommunenummer.map(_wish_status_by_kommune(kommuner, wishes)).fillna("no answer")
-    out = Inputs(kommuner, stations, places, wishes, demand, cand, sites, key)
+    out = Inputs(kommuner, stations, places, wishes, demand, cand, sites, key, {n: i.as_dict() for n, i in used.items()})
     _INPUTS.put(key, out)
     return out
 
@@ -248,7 +253,7 @@ def network_key(spec: NetworkSpec) -> str:
 
 
 def network_spec(sc: Scenario) -> NetworkSpec:
-    return NetworkSpec(**sc.network.model_dump(exclude={"cutoff_minutes"}))
+    return NetworkSpec(**{**sc.network.model_dump(exclude={"cutoff_minutes"}), "path": sc.input_paths().get("roads")})
 
 
 def load_network_stage(sc: Scenario, timer: Timer | None = None) -> Network:
@@ -598,6 +603,7 @@ def write_outputs(out: Path, sc: Scenario, scenario_path: Path, inputs: Inputs, 
         "candidate_sites": len(inputs.candidates),
         "points_far_from_network": {"demand": tm.far_demand, "sites": tm.far_sites, "threshold_m": graph.spec.snap_threshold_m},
         "existing_offices": inputs.n_fixed, "population_source": inputs.kommuner.attrs.get("population_source"),
+        "inputs": {**inputs.sources, **({"roads": graph.info["input"]} if "input" in graph.info else {})},
         "data_sources": "data/SOURCES.md", "solver": sol.solver, "status": sol.status, "objective": sol.objective,
         "gap": sol.gap, "bound": sol.bound, "solve_runtime_s": round(sol.runtime, 3), "model": sol.model, "model_stats": sol.stats,
         "new_sites": [str(sites.site_id.iloc[j]) for j in sol.selected], "stage_keys": keys, "matrix_cache": tm.cache,

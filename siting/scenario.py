@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from siting.errors import SitingError
 from siting.network import NetworkSpec
@@ -89,9 +89,33 @@ class Scenario(_Strict):
     sites: list[str] = Field(default_factory=list, description="evaluate: the plan's sites (place or municipality names)")
     solver: SolverSettings = Field(default_factory=SolverSettings)
     outputs: OutputSettings = Field(default_factory=OutputSettings)
+    inputs: dict[str, Path] = Field(default_factory=dict,
+                                    description="a file per named input (`siting data info`); beats the cache and the bundle")  # fmt: skip
+
+    @field_validator("inputs")
+    @classmethod
+    def _known_inputs(cls, v: dict[str, Path]) -> dict[str, Path]:
+        from siting.inputs import REGISTRY
+
+        unknown = sorted(set(v) - set(REGISTRY))
+        if unknown:
+            raise ValueError(f"unknown input {unknown[0]!r}; allowed: {', '.join(REGISTRY)}")
+        return v
+
+    def input_paths(self) -> dict[str, Path]:
+        """The scenario's file per named input: ``inputs:`` plus ``demand.grid_file`` and ``network.path``."""
+        out = dict(self.inputs)
+        for name, value in (("population_grid", self.demand.grid_file), ("roads", self.network.path)):
+            if value is not None:
+                out[name] = value
+        return out
 
     @model_validator(mode="after")
     def _consistent(self):
+        for name, value in (("population_grid", self.demand.grid_file), ("roads", self.network.path)):
+            if value is not None and name in self.inputs and Path(self.inputs[name]) != Path(value):
+                field = "demand.grid_file" if name == "population_grid" else "network.path"
+                raise ValueError(f"inputs.{name} and {field} name different files; keep one")
         if self.model.type == "evaluate" and not self.sites:
             raise ValueError("model.type evaluate needs a list of sites")
         if self.model.type in ("none",) and self.new_offices:
@@ -160,6 +184,7 @@ def scenario_errors(path: str | Path) -> tuple[Scenario | None, list[str]]:
         val = getattr(obj, attr)
         if val is not None and not Path(val).is_absolute():
             setattr(obj, attr, (base / val).resolve())
+    sc.inputs = {k: v if Path(v).is_absolute() else (base / v).resolve() for k, v in sc.inputs.items()}
     return sc, []
 
 

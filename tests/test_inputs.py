@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -134,3 +136,52 @@ def test_run_scripts_rebuild_the_bundle(shared_data, tmp_path):
     with np.load(DATA_DIR / "population" / "ssb_grid_250m_2022.npz") as z:
         for k, v in grid.items():
             np.testing.assert_array_equal(z[k], v)
+
+
+def test_run_on_the_bundle_equals_run_on_the_originals(shared_data, tmp_path, monkeypatch):
+    """Same proposals and metrics from the bundled copies as from the original products (5 km demand cells)."""
+    from test_run import fast_copy
+
+    from siting.pipeline import run_scenario
+
+    monkeypatch.setenv("SITING_CACHE_DIR", str(tmp_path / "cache"))
+    originals = {"population": str(shared_data / "ssb" / "ssb_07459_municipality_population_2022.csv"),
+                 "population_grid": str(shared_data / "ssb" / "NOR0250M_POP_2022.csv"),
+                 "roads": str(shared_data / "n1000" / "Veglenke.gpkg")}  # fmt: skip
+    runs = {}
+    for label, extra in (("bundle", {}), ("originals", {"inputs": originals})):
+        (tmp_path / label).mkdir()
+        sc = fast_copy("max-coverage-30", tmp_path / label, outputs={"map": False}, **extra)
+        runs[label] = run_scenario(sc, tmp_path / label / "run", copy_map=False)
+    man = {k: json.loads((v / "manifest.json").read_text(encoding="utf-8")) for k, v in runs.items()}
+    assert {i["origin"] for i in man["bundle"]["inputs"].values()} == {"bundle"}
+    assert {n for n, i in man["originals"]["inputs"].items() if i["origin"] == "scenario"} == set(originals)
+    assert man["bundle"]["status"] == man["originals"]["status"] == "optimal"
+    assert man["bundle"]["new_sites"] == man["originals"]["new_sites"] and len(man["bundle"]["new_sites"]) == 20
+    pd.testing.assert_frame_equal(*(pd.read_csv(v / "proposals.csv") for v in runs.values()))
+    met = {k: json.loads((v / "metrics.json").read_text(encoding="utf-8")) for k, v in runs.items()}
+    for m in met.values():
+        m.pop("network")  # names the file read (n1000_veglenke.npz vs Veglenke.gpkg)
+    assert met["bundle"] == met["originals"]
+
+
+def test_data_info_shows_each_inputs_origin(tmp_path, monkeypatch, capsys):
+    from siting.cli import main
+
+    monkeypatch.setenv("SITING_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("COLUMNS", "250")
+    (tmp_path / "cache" / "population").mkdir(parents=True)
+    shutil.copy(DATA_DIR / "population" / "ssb_07459_2022.csv", tmp_path / "cache" / "population" / "ssb_07459_2022.csv")
+    shutil.copy(DATA_DIR / "population" / "ssb_grid_250m_2022.npz", tmp_path / "my_grid.npz")
+    sc = tmp_path / "s.yaml"
+    sc.write_text("name: s\ninputs:\n  population_grid: my_grid.npz\n", encoding="utf-8")
+    assert main(["data", "info", str(sc)]) == 0
+    out = capsys.readouterr().out
+    rows = {c[1].strip(): c[2].strip() for c in (line.split("│") for line in out.splitlines()) if len(c) >= 5 and c[1].strip()}
+    assert rows["population"] == "cache" and rows["population_grid"] == "scenario"
+    assert rows["roads"] == rows["kommuner"] == rows["stations"] == "bundle"
+    assert "5,425,270" in out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: s\ninputs:\n  crimes: x.csv\n", encoding="utf-8")
+    assert main(["validate", str(bad)]) != 0
+    assert "bad.yaml:3: inputs: unknown input 'crimes'" in capsys.readouterr().err

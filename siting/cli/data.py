@@ -9,6 +9,7 @@ def register(sub) -> None:
     p = sub.add_parser("data", help="bundled data: info, fetch official data")
     s = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True)
     i = s.add_parser("info", help="every input and where it comes from; counts, population, offices per district")
+    i.add_argument("scenario", nargs="?", type=Path, help="also apply this scenario's input paths (origin 'scenario')")
     i.set_defaults(func=info)
     f = s.add_parser("fetch", help="download official data (needs internet)")
     fs = f.add_subparsers(dest="what", metavar="DATASET", required=True)
@@ -24,7 +25,7 @@ def register(sub) -> None:
 
 
 def inputs_table():
-    """Every named input: where it comes from on this machine (scenario paths are per run)."""
+    """Every named input and where it comes from here (with a scenario's paths inside its session)."""
     from rich.table import Table
 
     from siting.inputs import status
@@ -75,15 +76,22 @@ def info(args) -> int:
     from rich.console import Console
 
     from siting.data import load_kommuner, load_stations
+    from siting.inputs import session
 
+    overrides = {}
+    if getattr(args, "scenario", None) is not None:
+        from siting.scenario import load_scenario
+
+        overrides = load_scenario(args.scenario).input_paths()
     c = Console()
-    c.print(inputs_table())
-    k = load_kommuner()
-    st = load_stations()
-    for section in INFO_SECTIONS:
-        out = section(k, st)
-        for item in out if isinstance(out, list) else [out]:
-            c.print(item)
+    with session(overrides):
+        c.print(inputs_table())
+        k = load_kommuner()
+        st = load_stations()
+        for section in INFO_SECTIONS:
+            out = section(k, st)
+            for item in out if isinstance(out, list) else [out]:
+                c.print(item)
     c.print("Publishers, editions, licences and rebuild scripts: data/SOURCES.md")
     return 0
 
