@@ -362,6 +362,73 @@ def drive_time_matrix(network: Network, inputs: Inputs, cutoff: float, timer: Ti
     return tm
 
 
+@dataclass
+class FarRows:
+    """Exact times beyond the cutoff for the demand points that today's offices reach only beyond it.
+
+    With these, the time to the nearest open office of *any* plan follows from the matrix alone:
+    ``after = min(before, new sites' times)`` is exact for a point within the cutoff of today's
+    offices (a new site beyond the cutoff cannot beat them), and for the others these rows hold
+    every site's time without a cutoff.
+
+    Attributes
+    ----------
+    rows : ndarray of int
+        Demand points with ``before > cutoff``.
+    cost : ndarray
+        ``(len(rows), n_sites)`` minutes, ``inf`` where unreachable.
+    """
+
+    rows: np.ndarray
+    cost: np.ndarray
+
+
+def far_rows(network: Network, inputs: Inputs, tm: TimeMatrix, timer: Timer | None = None) -> FarRows:
+    """Stage 3b (sweeps and plan analysis): uncut times for the demand rows beyond the cutoff.
+
+    One reverse Dijkstra per distinct road node of those points (a few hundred nationally);
+    cached on disk beside the matrix.
+    """
+    from scipy.sparse.csgraph import dijkstra
+
+    from siting import traveltime
+
+    timer = timer or Timer()
+    rows = np.flatnonzero(~(tm.before <= tm.cutoff))
+    path = cache_dir() / "matrices" / f"{tm.key}-far.npz"
+    hit = _MATRICES.get(f"{tm.key}-far")
+    if hit is not None:
+        return hit
+    if path.exists():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                out = FarRows(z["rows"], z["cost"])
+            if np.array_equal(out.rows, rows):
+                _MATRICES.put(f"{tm.key}-far", out)
+                return out
+        except (OSError, KeyError, ValueError):
+            log.warning("ignoring unreadable cache %s", path)
+    graph = network.graph
+    with timer.stage("far rows"):
+        n_sites = len(inputs.sites)
+        cost = np.full((len(rows), n_sites), np.inf)
+        if len(rows) and graph.is_estimate:
+            m = graph.time_matrix(_xy(inputs.demand)[rows], _xy(inputs.sites), 1e9).tocoo()
+            cost[m.row, m.col] = m.data
+        elif len(rows):
+            d = traveltime.snap(graph, inputs.demand.geometry.iloc[rows])
+            f = traveltime.snap(graph, inputs.sites.geometry)
+            nodes, inv = np.unique(d.node, return_inverse=True)
+            limit = float(np.max(np.where(np.isfinite(tm.before[rows]), tm.before[rows], np.inf)))
+            dist = dijkstra(graph.matrix.T.tocsr(), directed=True, indices=nodes, limit=limit)  # node → demand point
+            cost = dist[inv][:, f.node] + f.access_minutes[None, :] + d.access_minutes[:, None]
+    out = FarRows(rows, cost)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, rows=rows, cost=cost)
+    _MATRICES.put(f"{tm.key}-far", out)
+    return out
+
+
 # ------------------------------------------------------------------------------------------- 4 model
 @dataclass
 class Problem:

@@ -1,0 +1,213 @@
+"""Exact, fast scoring of plans on a drive-time matrix (no graph, no files).
+
+A plan is a set of new sites opened beside today's offices. With the matrix (times within the
+cutoff), today's nearest-office times ``before`` and the uncut rows of the points today's offices
+reach only beyond the cutoff (:class:`siting.pipeline.FarRows`), the time from the nearest open
+office to every demand point is exact::
+
+    after_i = min(before_i, min_{j in plan} t_ij)
+
+Used by sweeps (run on workers: everything here is plain arrays and pickles cheaply) and by the
+plan analysis (marginal values, swaps, efficiency), where thousands of plan variants are scored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from siting.metrics import weighted_quantile
+
+
+@dataclass
+class PlanData:
+    """Everything needed to score plans, as plain arrays.
+
+    Attributes
+    ----------
+    cost : scipy.sparse.csc_array
+        ``(n_demand, n_sites)`` minutes within the cutoff (stored = reachable).
+    before : ndarray
+        Minutes from today's nearest office (no cutoff; ``inf`` = unreachable).
+    far_rows : ndarray of int
+        Demand points with ``before > cutoff``.
+    far_cost : ndarray
+        ``(len(far_rows), n_sites)`` uncut minutes for those points.
+    weights : ndarray
+        Population per demand point.
+    fixed : ndarray of bool
+        Today's offices among the sites.
+    offences : ndarray or None
+        Offences per demand point, when the inputs carry them (column ``offences`` of the demand
+        points); ``None`` otherwise, and offence figures are then omitted.
+    """
+
+    cost: sp.csc_array
+    before: np.ndarray
+    far_rows: np.ndarray
+    far_cost: np.ndarray
+    weights: np.ndarray
+    fixed: np.ndarray
+    offences: np.ndarray | None = None
+
+    def __post_init__(self):
+        self.cost = sp.csc_array(self.cost)
+        self.cost.sort_indices()
+        self._is_far = np.zeros(self.cost.shape[0], bool)
+        self._is_far[self.far_rows] = True
+        self._far_pos = np.full(self.cost.shape[0], -1)
+        self._far_pos[self.far_rows] = np.arange(len(self.far_rows))
+
+    @classmethod
+    def from_stages(cls, inputs, tm, far) -> PlanData:
+        """From the pipeline's :class:`Inputs`, :class:`TimeMatrix` and :class:`FarRows`."""
+        off = inputs.demand["offences"].to_numpy(float) if "offences" in inputs.demand else None
+        return cls(tm.cost, tm.before, far.rows, far.cost, inputs.weights, inputs.fixed, off)
+
+    @property
+    def n_sites(self) -> int:
+        return self.cost.shape[1]
+
+    def column(self, j: int) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and minutes of site ``j``: stored entries for near rows, uncut times for far rows."""
+        c = self.cost
+        r, t = c.indices[c.indptr[j] : c.indptr[j + 1]], c.data[c.indptr[j] : c.indptr[j + 1]]
+        near = ~self._is_far[r]
+        fr = self.far_cost[:, j]
+        ok = np.isfinite(fr)
+        return np.r_[r[near], self.far_rows[ok]], np.r_[t[near], fr[ok]]
+
+
+def times(data: PlanData, sites) -> tuple[np.ndarray, np.ndarray]:
+    """Minutes from the nearest open office per demand point, and which new site that is
+    (``-1``: an existing office, or unreachable). Ties go to the existing office, then the lower index."""
+    after = np.array(data.before, float)
+    nearest = np.full(len(after), -1)
+    for j in sorted(int(s) for s in sites):
+        r, t = data.column(j)
+        better = t < after[r]
+        after[r[better]] = t[better]
+        nearest[r[better]] = j
+    return after, nearest
+
+
+def score(data: PlanData, sites, T: float) -> dict:
+    """Headline numbers of a plan: people (and offences) within T, mean/p90/max minutes."""
+    after, _ = times(data, sites)
+    return score_times(data, after, T)
+
+
+def score_times(data: PlanData, after: np.ndarray, T: float) -> dict:
+    w = data.weights
+    ok = np.isfinite(after)
+    out = {
+        "pop_within_T": float(w[after <= T].sum()),
+        "share_within_T": float(w[after <= T].sum() / w.sum()),
+        "mean_time": float(np.average(after[ok], weights=w[ok])) if w[ok].sum() else float("nan"),
+        "p90_time": weighted_quantile(after, w, 0.9),
+        "max_time": float(after[w > 0].max()) if (w > 0).any() else float("nan"),
+        "unreachable_pop": float(w[~ok].sum()),
+    }
+    if data.offences is not None:
+        out["offences_within_T"] = float(data.offences[after <= T].sum())
+        out["share_offences_within_T"] = float(data.offences[after <= T].sum() / max(data.offences.sum(), 1e-12))
+    return out
+
+
+def _column_gain(data: PlanData, base: np.ndarray, T: float, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every site at once: gain in ``weights`` within T and reduction of Σ weights × minutes
+    when that site is added to a plan whose times are ``base``."""
+    c = data.cost
+    rows = c.indices
+    cols = np.repeat(np.arange(c.shape[1]), np.diff(c.indptr))
+    near = ~data._is_far[rows]
+    r, k, t = rows[near], cols[near], c.data[near]
+    # far rows: the uncut block
+    fr, fk = np.nonzero(np.isfinite(data.far_cost))
+    r = np.r_[r, data.far_rows[fr]]
+    k = np.r_[k, fk]
+    t = np.r_[t, data.far_cost[fr, fk]]
+    b = base[r]
+    cov = (b > T) & (t <= T)
+    fin = np.isfinite(b)
+    saved = np.where(fin, np.maximum(b - t, 0.0), 0.0)
+    n = c.shape[1]
+    return (np.bincount(k, weights=weights[r] * cov, minlength=n), np.bincount(k, weights=weights[r] * saved, minlength=n))
+
+
+def marginal_values(data: PlanData, plan, T: float) -> list[dict]:
+    """Per plan site: people (and offences) within T and person-minutes lost if it alone were removed."""
+    plan = [int(j) for j in plan]
+    full = score(data, plan, T)
+    after_full, _ = times(data, plan)
+    w = data.weights
+    out = []
+    for j in plan:
+        rest = [s for s in plan if s != j]
+        a, _ = times(data, rest)
+        fin = np.isfinite(a) & np.isfinite(after_full)
+        row = {"site": j, "coverage_loss": full["pop_within_T"] - float(w[a <= T].sum()),
+               "time_loss_pop_min": float(np.dot(w[fin], a[fin] - after_full[fin]))}  # fmt: skip
+        if data.offences is not None:
+            row["offences_loss"] = full["offences_within_T"] - float(data.offences[a <= T].sum())
+        out.append(row)
+    return out
+
+
+def best_swaps(data: PlanData, plan, T: float, allowed: np.ndarray, objective: str = "coverage", top: int = 5) -> list[dict]:
+    """The best single swaps (remove one plan site, open one allowed site instead), best first.
+
+    ``objective``: ``coverage`` (people within T) or ``time`` (person-minutes). Each swap carries
+    both effects; ``gain`` is in the chosen objective's units (people, or person-minutes saved).
+    Only swaps with a positive gain are returned (none: the plan is swap-optimal).
+    """
+    plan = [int(j) for j in plan]
+    in_plan = np.zeros(data.n_sites, bool)
+    in_plan[plan] = True
+    w = data.weights
+    after_full, _ = times(data, plan)
+    fin_full = np.isfinite(after_full)
+    cov_full = float(w[after_full <= T].sum())
+    time_full = float(np.dot(w[fin_full], after_full[fin_full]))
+    rows = []
+    for j in plan:
+        a, _ = times(data, [s for s in plan if s != j])
+        cov_gain, time_gain = _column_gain(data, a, T, w)
+        fin = np.isfinite(a)
+        cov_rest, time_rest = float(w[a <= T].sum()), float(np.dot(w[fin], a[fin]))
+        d_cov = cov_rest + cov_gain - cov_full  # people within T after the swap minus now
+        d_time = time_full - (time_rest - time_gain)  # person-minutes saved by the swap
+        ok = allowed & ~in_plan
+        gain = d_cov if objective == "coverage" else d_time
+        for k in np.flatnonzero(ok):
+            if gain[k] > 1e-6:
+                rows.append({"remove": j, "add": int(k), "gain": float(gain[k]), "coverage_change": float(d_cov[k]),
+                             "time_saved_pop_min": float(d_time[k])})  # fmt: skip
+    rows.sort(key=lambda r: (-r["gain"], r["remove"], r["add"]))
+    return rows[:top]
+
+
+def best_replacement(data: PlanData, plan, T: float, allowed: np.ndarray, objective: str = "coverage") -> list[dict]:
+    """Per plan site: the allowed site that would best replace it, and the regret of that swap
+    (objective now minus objective after the swap; ≥ 0 when no swap improves the plan)."""
+    plan = [int(j) for j in plan]
+    in_plan = np.zeros(data.n_sites, bool)
+    in_plan[plan] = True
+    w = data.weights
+    after_full, _ = times(data, plan)
+    fin_full = np.isfinite(after_full)
+    cov_full = float(w[after_full <= T].sum())
+    time_full = float(np.dot(w[fin_full], after_full[fin_full]))
+    out = []
+    for j in plan:
+        a, _ = times(data, [s for s in plan if s != j])
+        cov_gain, time_gain = _column_gain(data, a, T, w)
+        fin = np.isfinite(a)
+        value = (float(w[a <= T].sum()) + cov_gain) if objective == "coverage" else -(float(np.dot(w[fin], a[fin])) - time_gain)
+        now = cov_full if objective == "coverage" else -time_full
+        value = np.where(allowed & ~in_plan, value, -np.inf)
+        k = int(np.argmax(value)) if np.isfinite(value).any() else -1
+        out.append({"site": j, "replacement": k, "regret": float(now - value[k]) if k >= 0 else float("nan")})
+    return out
