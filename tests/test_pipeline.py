@@ -19,7 +19,7 @@ from siting.scenario import load_scenario
 PACKAGE = Path(__file__).resolve().parents[1] / "siting"
 
 
-def test_run_equals_unstaged_computation(tmp_path, shared_data):
+def test_run_equals_unstaged_computation(tmp_path):
     """max-coverage-30 at 5 km cells: `siting run` gives the proposals and objective of the plain
     computation the run did before it was split into stages (load → matrix → MCLP → metrics)."""
     from siting.candidates import build_candidates
@@ -59,7 +59,7 @@ def test_run_equals_unstaged_computation(tmp_path, shared_data):
     assert set(man["stage_keys"]) == {"inputs", "network", "network_content", "matrix"}
 
 
-def test_stages_share_and_cache_the_matrix(tmp_path, shared_data, monkeypatch):
+def test_stages_share_and_cache_the_matrix(tmp_path, monkeypatch):
     monkeypatch.setenv("SITING_CACHE_DIR", str(tmp_path / "cache"))
     pipeline.clear_memo()
     sc = load_scenario(fast_copy("max-coverage-30", tmp_path))

@@ -53,7 +53,7 @@ def dask_client():
             yield client
 
 
-def test_local_and_dask_give_identical_tables(tmp_path, shared_data, dask_client):
+def test_local_and_dask_give_identical_tables(tmp_path, dask_client):
     path = fast_copy("max-coverage-30", tmp_path)
     runs = expand(load_scenario(path), [("model.threshold_minutes", [20, 30]), ("network.speed_factor", [1, 1.2]),
                                         ("new_offices", [0, 2, 4])])  # fmt: skip
@@ -101,7 +101,7 @@ def test_local_and_dask_give_identical_tables(tmp_path, shared_data, dask_client
         assert ("4" in str(row["robust_core_at_p"]).split(",")) == (chosen_p4 == 4)
 
 
-def test_sweep_cli_and_bad_key(tmp_path, shared_data, capsys):
+def test_sweep_cli_and_bad_key(tmp_path, capsys):
     path = fast_copy("max-coverage-30", tmp_path)
     assert main(["sweep", str(path), "--vary", "model.threshold=20", "--out", str(tmp_path / "x")]) == 2
     assert "unknown field" in capsys.readouterr().err
