@@ -1,82 +1,221 @@
-"""The decision-maker map: HTML structure, and a real headless-Chromium render."""
+"""The decision-maker maps: structure, escaping, size, the one-map comparison, and real renders in
+headless Chromium at desktop (1400×900) and phone (390×844) size with layout geometry checked."""
 
 from __future__ import annotations
 
-import os
+import json
 import re
-import shutil
-import subprocess
+from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 import pytest
+from browser import SIZES, check_layout, probe, screenshot
 from shapely.geometry import Point, box
 
-from siting.maps import make_map, write_map
+from siting.cli import main
+from siting.maps import (
+    compare_map,
+    compare_people,
+    make_map,
+    match_sites,
+    nice_step,
+    people,
+    robust_range,
+    write_map,
+)
+from siting.paths import MAPS_DIR
+
+MAX_BYTES = 1_500_000
+EVIL = '<img src=x onerror="window.__xss=1">'
+EVIL_SCRIPT = "</script><script>window.__xss=1</script>"
 
 
-@pytest.fixture
-def synthetic_layers():
-    """Synthetic run layers (two square 'municipalities', 3 stations, 2 proposals) near Hamar."""
+def synthetic_run(names=("Nyby", "Andreby"), points=((290000, 6750000), (285000, 6745000)), after=None, stand_in=None):
+    """Synthetic run layers: two square 'municipalities', 3 stations, proposals, demand points (near Hamar)."""
     k = gpd.GeoDataFrame(
-        {"kommunenummer": ["9001", "9002"], "name": ["Synthetica", "Testvik"], "population_2022": [1000, 3000],
+        {"kommunenummer": ["9001", "9002"], "name": [EVIL_SCRIPT, "Testvik"], "population_2022": [1000, 3000],
          "politidistrikt": ["Innlandet", "Innlandet"], "time_before": [40.0, 12.0], "time_after": [15.0, 12.0],
-         "time_change": [-25.0, 0.0], "wish_status": ["asked_with_premises", "no answer"], "offers_premises": [True, False]},
+         "time_change": [-25.0, 0.0], "wish_status": ["asked_with_premises", "no answer"], "new_offices": [2, 0]},
         geometry=[box(280000, 6740000, 300000, 6760000), box(300000, 6740000, 320000, 6760000)], crs=25833)  # fmt: skip
-    st = gpd.GeoDataFrame({"station_id": ["a", "b", "c"], "name": ["A politistasjon", "B lensmannskontor", "C"],
-                           "type": ["politistasjon", "lensmannskontor", "other"], "politidistrikt": ["Innlandet"] * 3},
+    st = gpd.GeoDataFrame({"station_id": ["a", "b", "c"], "name": [EVIL, "B lensmannskontor", "C"],
+                           "type": ["politistasjon", "lensmannskontor", "other"], "kommunenummer": ["9002"] * 3,
+                           "politidistrikt": ["Innlandet"] * 3},
                           geometry=[Point(305000, 6745000), Point(310000, 6750000), Point(315000, 6755000)], crs=25833)  # fmt: skip
-    pr = gpd.GeoDataFrame({"rank": [1, 2], "name": ["Nyby", "Andreby"], "kommunenummer": ["9001", "9001"], "kommune": ["Synthetica"] * 2,
-                           "politidistrikt": ["Innlandet"] * 2, "pop_newly_covered": [800.0, 100.0], "time_saved_pop_min": [2e4, 1e3],
-                           "mean_time_saved": [25.0, 10.0], "wish_status": ["asked_with_premises"] * 2},
-                          geometry=[Point(290000, 6750000), Point(285000, 6745000)], crs=25833)  # fmt: skip
+    n = len(names)
+    pr = gpd.GeoDataFrame({"rank": range(1, n + 1), "site_id": [f"s{i}" for i in range(n)], "name": list(names),
+                           "kommunenummer": ["9001"] * n, "kommune": ["Synthetica"] * n, "politidistrikt": ["Innlandet"] * n,
+                           "source": ["synthetic"] * n, "wish_status": ["asked_with_premises"] * n,
+                           "pop_served": [900.0 - 100 * i for i in range(n)], "pop_newly_covered": [100.0 + 700 * (i == 0) for i in range(n)],
+                           "time_saved_pop_min": [2e4] * n, "mean_time_saved": [25.0] * n},
+                          geometry=[Point(*p) for p in points], crs=25833)  # fmt: skip
+    if stand_in is not None:
+        pr["stand_in"] = stand_in
     cov = gpd.GeoDataFrame({"minutes": [30.0]}, geometry=[box(285000, 6742000, 318000, 6758000)], crs=25833)
-    metrics = {"threshold_minutes": 30, "headline": {"share_within_T_before": 0.75, "share_within_T_after": 1.0,
-                                                     "mean_time_before": 19.0, "mean_time_after": 12.75}}  # fmt: skip
-    manifest = {"scenario": "synthetic", "title": "synthetic: 2 new police offices", "network": "synthetic", "is_estimate": True,
-                "status": "optimal", "new_sites": ["x", "y"]}  # fmt: skip
-    return k, st, pr, cov, cov, metrics, manifest
+    # demand: 4 points; 2 newly within 30 min in 9001
+    tb = np.array([40.0, 40.0, 12.0, 12.0])
+    ta = np.array([15.0, 35.0, 12.0, 12.0]) if after is None else np.asarray(after, float)
+    dm = gpd.GeoDataFrame({"kommunenummer": ["9001", "9001", "9002", "9002"], "population": [600.0, 400.0, 1500.0, 1500.0],
+                           "time_before": tb, "time_after": ta},
+                          geometry=[Point(288000, 6748000), Point(282000, 6742000), Point(305000, 6745000), Point(315000, 6755000)],
+                          crs=25833)  # fmt: skip
+    w = dm.population.to_numpy()
+    metrics = {"scenario": "synthetic", "threshold_minutes": 30,
+               "headline": {"share_within_T_before": w[tb <= 30].sum() / w.sum(), "share_within_T_after": w[ta <= 30].sum() / w.sum(),
+                            "mean_time_before": 19.0, "mean_time_after": 12.75},
+               "national": {"before": {"population": float(w.sum())}}}  # fmt: skip
+    manifest = {"scenario": "synthetic", "title": f"synthetic {EVIL}: {n} new police offices", "description": EVIL_SCRIPT,
+                "network": "synthetic", "is_estimate": True, "status": "optimal", "new_sites": list(pr.site_id)}  # fmt: skip
+    return {"kommuner": k, "stations": st, "proposals": pr, "coverage_before": cov, "coverage_after": cov, "demand": dm}, metrics, manifest
 
 
-def test_map_structure(synthetic_layers, tmp_path):
-    m = make_map(*synthetic_layers)
+def write_run(folder: Path, layers: dict, metrics: dict, manifest: dict) -> Path:
+    folder.mkdir(parents=True)
+    for name, gdf in layers.items():
+        gdf.to_file(folder / "layers.gpkg", layer=name, driver="GPKG")
+    (folder / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "scenario": folder.name}), encoding="utf-8")
+    return folder
+
+
+def single_map(tmp_path: Path, **kw) -> tuple[Path, str]:
+    layers, metrics, manifest = synthetic_run(**kw)
+    dm = layers.pop("demand")
+    m = make_map(*layers.values(), metrics, manifest, demand=dm)
     out = write_map(m, tmp_path / "map.html")
-    html = out.read_text(encoding="utf-8")
-    for layer in ("Drive time before", "Drive time after", "Change in drive time", "Within T before", "Within T after",
-                  "Existing offices (3)", "Proposed new offices (2)", "OpenStreetMap basemap", "Plain (offline)"):  # fmt: skip
-        assert layer in html, layer
-    assert html.count("L.circleMarker(") == 3 and html.count("siting-proposal") == 2
-    assert "Drive time to nearest office (min)" in html  # legend
-    assert "ESTIMATED drive times" in html and "synthetic: 2 new police offices" in html
-    # self-contained: no external scripts or stylesheets
-    assert not re.search(r'<script src="https?://', html) and not re.search(r'<link rel="stylesheet" href="https?://', html)
+    return out, out.read_text(encoding="utf-8")
 
 
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+def test_map_structure_legend_headline_and_self_contained(tmp_path):
+    _, page = single_map(tmp_path, stand_in=[False, "Magnormoen"])
+    for text in ("Within 30 min today", "Within 30 min with the plan", "Existing offices (3)", "Proposed new offices (2)",
+                 "siting-legend-template", "proposed new office (number = rank by people newly within 30 min)",
+                 "cluster of existing offices", "existing office", "stand-in", "ESTIMATED drive times"):  # fmt: skip
+        assert text in page, text
+    # headline: people next to percentages, threshold labelled (2 of 4 000 people newly within 30 min → +600)
+    assert "+600 people" in page and "75.0 %" in page and "90.0 %" in page
+    # one municipality layer restyled by a selector: the geometry is embedded once
+    data = json.loads(re.search(r'<script type="application/json" id="siting-data">(.*?)</script>', page, re.S).group(1))
+    assert len(data["kommuner"]["geom"]) == 2 and set(data["colors"]) == {"after", "before", "change", "newly"}
+    assert page.count('"geom"') == 1 + len(data["areas"])
+    # people newly within T per municipality from the demand points: 600 in 9001, 0 in 9002
+    row = dict(zip(data["kommuner"]["fields"], data["kommuner"]["values"][0], strict=True))
+    assert row["People newly within 30 min"] == "600"
+    # ranks by people newly within T; a stand-in is marked
+    sites = data["site_groups"][0]["sites"]
+    assert [s["label"] for s in sites] == ["1", "2"] and sites[0]["title"].startswith("#1 Nyby")
+    assert [s["stand_in"] for s in sites] == [False, True] and ["Stand-in", "for Magnormoen"] in sites[1]["rows"]
+    # self-contained: no external or relative scripts, stylesheets or icons
+    assert not re.search(r'<script src=|<link rel="stylesheet"', page)
+    css = "".join(re.findall(r"<style>(.*?)</style>", page, re.S))
+    assert "leaflet-control-layers-toggle" in css and "fullscreen-icon" in css and "search-button" in css
+    relative = re.findall(r"url\((?![\"']?(?:data:|#))[^)]*\)", css)
+    assert not relative, relative
 
 
-def test_map_renders_in_headless_chromium(synthetic_layers, tmp_path):
-    exe = _chromium()
-    if exe is None:
-        if os.environ.get("SITING_REQUIRE_BROWSER"):
-            pytest.fail("SITING_REQUIRE_BROWSER is set but no Chromium was found (install the Debian package chromium)")
-        pytest.skip("headless Chromium not installed (Debian package chromium)")
-    m = make_map(*synthetic_layers)
-    page = write_map(m, tmp_path / "map.html").read_text(encoding="utf-8")
-    # collect JavaScript errors into the DOM so --dump-dom shows them
-    probe = ("<script>window.__errors=[];window.addEventListener('error',function(e){window.__errors.push(String(e.message));"
-             "document.documentElement.setAttribute('data-js-errors',window.__errors.join('|'));});</script>")  # fmt: skip
-    page = page.replace("<head>", "<head>" + probe, 1)
-    (tmp_path / "probe.html").write_text(page, encoding="utf-8")
-    res = subprocess.run(
-        [exe, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--virtual-time-budget=8000",
-         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", (tmp_path / "probe.html").as_uri()],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    dom = res.stdout
-    assert "leaflet-container" in dom, res.stderr[-2000:]
-    errors = re.search(r'<html[^>]*data-js-errors="([^"]*)"', dom)
-    assert errors is None, errors.group(1)
-    assert dom.count("siting-proposal") >= 2  # numbered proposal markers rendered
-    assert "leaflet-interactive" in dom  # polygons / circle markers drawn
-    assert "Drive time to nearest office" in dom  # legend rendered
+def test_names_are_escaped_in_the_page(tmp_path):
+    _, page = single_map(tmp_path)
+    assert EVIL not in page and EVIL_SCRIPT not in page
+    assert page.count("</script>") == page.count("<script")  # no name closes a script element
+    assert "&lt;img src=x onerror=" in page  # the title, escaped, still readable
+
+
+def test_robust_scale_has_round_ticks():
+    assert nice_step(87) == 25 and nice_step(9) == 2.5 and nice_step(0.8) == 0.2
+    change = np.r_[np.full(300, 0.0), -np.linspace(0, 12, 50), -300.0]  # one outlier
+    lo, hi, step = robust_range(change[change < 0], 0.05, 1.0)
+    assert hi == 0 and -20 <= lo <= -10 and lo % step == 0  # the outlier is clipped
+    assert people(86_049.7, 100) == "86\u202f000"
+
+
+def test_match_sites_within_a_kilometre():
+    a = gpd.GeoDataFrame(geometry=[Point(0, 0), Point(10_000, 0), Point(50_000, 0)], crs=25833)
+    b = gpd.GeoDataFrame(geometry=[Point(10_400, 300), Point(0, 900), Point(80_000, 0)], crs=25833)
+    assert sorted(match_sites(a, b)) == [(0, 1), (1, 0)]
+
+
+def test_compare_people_gain_and_loss_by_hand():
+    la, _, _ = synthetic_run()
+    lb, _, _ = synthetic_run(after=[35.0, 20.0, 12.0, 12.0])
+    t, pointwise = compare_people(la["demand"], lb["demand"], 30)
+    assert pointwise
+    assert t.loc["9001", "gain_B"] == 400 and t.loc["9001", "loss_B"] == 600  # point 2 gains, point 1 loses
+    assert t.loc["9001", "within_A"] == 600 and t.loc["9001", "within_B"] == 400
+    assert t.loc["9002", ["gain_B", "loss_B"]].sum() == 0
+
+
+def test_one_map_comparison(tmp_path):
+    a = write_run(tmp_path / "plan-a", *synthetic_run(names=("Nyby", "Andreby")))
+    b = write_run(tmp_path / "plan-b", *synthetic_run(names=("Nyby2", "Fjernby"), points=((290300, 6750200), (315000, 6745000)),
+                                                      after=[35.0, 20.0, 12.0, 12.0]))  # fmt: skip
+    assert main(["map", str(a), "--compare", str(b), "--out", str(tmp_path / "cmp.html")]) == 0
+    page = (tmp_path / "cmp.html").read_text(encoding="utf-8")
+    data = json.loads(re.search(r'id="siting-data">(.*?)</script>', page, re.S).group(1))
+    groups = {g["name"]: [s["label"] for s in g["sites"]] for g in data["site_groups"]}
+    assert groups == {"In both plans (1)": ["AB"], "Only in A: plan-a (1)": ["A"], "Only in B: plan-b (1)": ["B"]}
+    assert "A</b> = plan-a" in page and "B</b> = plan-b" in page  # both headlines
+    assert "B reaches <b>200</b> fewer people within 30 min than A (400 gain, 600 lose)" in page
+    row = dict(zip(data["kommuner"]["fields"], data["kommuner"]["values"][0], strict=True))
+    assert row["Gain with B (within 30 min only with B)"] == "400" and row["Loss with B (within 30 min only with A)"] == "600"
+    assert EVIL not in page
+
+
+def test_compare_refuses_different_thresholds(tmp_path, capsys):
+    layers, metrics, manifest = synthetic_run()
+    a = write_run(tmp_path / "a", layers, metrics, manifest)
+    b = write_run(tmp_path / "b", layers, {**metrics, "threshold_minutes": 45}, manifest)
+    assert main(["map", str(a), "--compare", str(b)]) == 2
+    assert "different thresholds" in capsys.readouterr().err
+
+
+def test_rerun_writes_identical_bytes(tmp_path):
+    p1, _ = single_map(tmp_path / "1")
+    p2, _ = single_map(tmp_path / "2")
+    assert p1.read_bytes() == p2.read_bytes()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_synthetic_map_in_chromium_escapes_names(size, tmp_path):
+    page, _ = single_map(tmp_path, stand_in=[False, True])
+    p = probe(page, SIZES[size], tmp_path)
+    check_layout(p, size)
+    assert p["tooltips"] >= 7  # 2 municipalities, 2 proposals, 3 offices
+    # the names are shown as text, never run: no onerror fired, the </script> name did not blank the map
+    assert EVIL in p["text"] or size == "phone"  # the phone panel is collapsed; tooltips hold the text
+    assert EVIL_SCRIPT in p["text"] and not p["xss"]
+
+
+SHIPPED_MAPS = sorted(MAPS_DIR.glob("*.html"))
+
+
+def test_shipped_maps_are_few_and_small():
+    assert 1 <= len(SHIPPED_MAPS) <= 4, [p.name for p in SHIPPED_MAPS]
+    for page in SHIPPED_MAPS:
+        assert page.stat().st_size <= MAX_BYTES, (page.name, page.stat().st_size)
+        text = page.read_text(encoding="utf-8")
+        assert "siting-legend-template" in text and "siting-data" in text
+    assert (MAPS_DIR / "evaluate-plan-vs-max-coverage-30.html").exists()
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("page", SHIPPED_MAPS, ids=[p.stem for p in SHIPPED_MAPS])
+def test_shipped_map_in_chromium(page, size, tmp_path):
+    p = probe(page, SIZES[size], tmp_path)
+    check_layout(p, size)
+    assert len(p["sites"]) >= 20
+    shot = screenshot(page, SIZES[size], tmp_path / f"{page.stem}-{size}.png", tmp_path)
+    from PIL import Image
+
+    img = np.asarray(Image.open(shot).convert("RGB"))
+    assert img.shape[:2] == SIZES[size][::-1]
+    assert len(np.unique(img.reshape(-1, 3), axis=0)) > 50  # a drawn map, not a blank page
+
+
+def test_kommune_table_fallback_without_demand(tmp_path):
+    layers, metrics, manifest = synthetic_run()
+    layers.pop("demand")
+    page = write_map(make_map(*layers.values(), metrics, manifest), tmp_path / "m.html").read_text(encoding="utf-8")
+    data = json.loads(re.search(r'id="siting-data">(.*?)</script>', page, re.S).group(1))
+    assert "newly" not in data["colors"] and "People newly within 30 min" not in data["kommuner"]["fields"]
+    assert pd.notna(data["colors"]["after"][0])
