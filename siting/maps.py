@@ -103,6 +103,16 @@ def robust_range(values, lo_q: float = 0.02, hi_q: float = 0.98, zero: bool = Tr
     return math.floor(lo / step + 1e-9) * step, math.ceil(hi / step - 1e-9) * step, step
 
 
+def symmetric_range(values, q: float = 0.95) -> tuple[float, float]:
+    """(m, step) for a diverging scale −m…m with round ticks through 0: m covers the ``q`` quantile
+    of the absolute non-zero values (the rest is clipped)."""
+    v = np.abs(np.asarray(values, float))
+    v = v[np.isfinite(v) & (v > 0)]
+    top = float(np.quantile(v, q)) if len(v) else 1.0
+    step = nice_step(top, 2)
+    return math.ceil(top / step - 1e-9) * step, step
+
+
 def _hex(c: str) -> np.ndarray:
     return np.array([int(c[i : i + 2], 16) for i in (1, 3, 5)], float)
 
@@ -221,6 +231,19 @@ def people_within(demand: pd.DataFrame | None, T: float) -> pd.DataFrame | None:
             d[f"{prefix}_within_T_after"] = np.where(a, w, 0.0)
             d[f"{prefix}_newly_within_T"] = np.where(a & ~b, w, 0.0)
     return d.groupby("kommunenummer").sum()
+
+
+def demand_layer(demand: gpd.GeoDataFrame, before, after) -> gpd.GeoDataFrame:
+    """The run's ``demand`` layer: points with municipality, population (and ``offences`` when the
+    demand carries that weight) and minutes to the nearest office today and with the plan (NaN:
+    unreachable)."""
+    cols = {"kommunenummer": demand["kommunenummer"].astype(str).to_numpy(), "population": demand["population"].to_numpy(float)}
+    if "offences" in demand.columns:
+        cols["offences"] = demand["offences"].to_numpy(float)
+    for name, t in (("time_before", before), ("time_after", after)):
+        t = np.asarray(t, float)
+        cols[name] = np.where(np.isfinite(t), t, np.nan)
+    return gpd.GeoDataFrame(cols, geometry=demand.geometry.to_numpy(), crs=demand.crs)
 
 
 def offence_columns(kommuner: pd.DataFrame) -> list[str]:
@@ -598,13 +621,11 @@ def compare_map(run_a: str | Path, run_b: str | Path) -> folium.Map:
     scales = []
     if cp is not None:
         net = k["kommunenummer"].map(cp["within_B"] - cp["within_A"]).astype(float)
-        lo, hi, step = robust_range(net[net != 0], 0.02, 0.98)
-        m = max(abs(lo), abs(hi), step)
-        scales.append((Scale("people", f"People within {T:g} min: B minus A", BRBG, -m, m, nice_step(2 * m),
+        m, step = symmetric_range(net)
+        scales.append((Scale("people", f"People within {T:g} min: B minus A", BRBG, -m, m, step,
                              note=f"Teal: more people within {T:g} min with B ({nb}); brown: more with A ({na})."), net))  # fmt: skip
-    lo, hi, step = robust_range(k["diff"][k["diff"] != 0], 0.02, 0.98)
-    m = max(abs(lo), abs(hi), step)
-    scales.append((Scale("diff", "Drive time: B minus A", BRBG[::-1], -m, m, nice_step(2 * m), " (min)",
+    m, step = symmetric_range(k["diff"])
+    scales.append((Scale("diff", "Drive time: B minus A", BRBG[::-1], -m, m, step, " (min)",
                          note=f"Teal: faster with B ({nb}); brown: faster with A ({na})."), k["diff"]))  # fmt: skip
     _, hi, step = robust_range(pd.concat([k["time_A"], k["time_B"]]), 0.0, 0.98)
     scales += [(Scale("A", f"Drive time with A ({na})", YLORRD, 0, hi, step, " (min)"), k["time_A"]),
@@ -679,7 +700,9 @@ def compare_map(run_a: str | Path, run_b: str | Path) -> folium.Map:
     elif not pointwise:
         notes.append("The runs use different demand points: per municipality only the net difference is shown.")
     title = f"{na} (A) vs {nb} (B)"
-    short = f"Within {T:g} min: A {_pct(ha['share_after'])}, B {_pct(hb['share_after'])} (today {_pct(ha['share_before'])})"
+    short = (f"Within {T:g} min: A <b>{signed_people(ha['people_gain'])}</b>, B <b>{signed_people(hb['people_gain'])}</b> people"
+             if "people_gain" in ha and "people_gain" in hb else
+             f"Within {T:g} min: A {_pct(ha['share_after'])}, B {_pct(hb['share_after'])} (today {_pct(ha['share_before'])})")
     panel = _panel_html(title, short, lines, warnings, notes)
     markers = [(_marker_symbol("shared", "AB"), "site in both plans"), (_marker_symbol("a", "A"), f"only in A ({na})"),
                (_marker_symbol("b", "B"), f"only in B ({nb})"), ('<span class="siting-dot"></span>', "existing office"),

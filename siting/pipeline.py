@@ -692,11 +692,13 @@ def write_outputs(out: Path, sc: Scenario, scenario_path: Path, inputs: Inputs, 
         proposals.to_file(layers, layer="proposals", driver="GPKG")
         iso_b.to_file(layers, layer="coverage_before", driver="GPKG")
         iso_a.to_file(layers, layer="coverage_after", driver="GPKG")
+        from siting.maps import demand_layer, make_map, write_map
+
+        demand = demand_layer(inputs.demand, tm.before, result.after)
+        demand.to_file(layers, layer="demand", driver="GPKG")
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False, default=float), encoding="utf-8")
         if sc.outputs.map:
-            from siting.maps import make_map, write_map
-
-            fmap = make_map(kom, st, proposals, iso_b, iso_a, metrics, manifest)
+            fmap = make_map(kom, st, proposals, iso_b, iso_a, metrics, manifest, demand=demand)
             write_map(fmap, tmp / "map.html")
         total = {"total": round(time.perf_counter() - t_start, 3)} if t_start is not None else {}
         manifest["timings_s"] = {**timer.stages, **total}
@@ -708,12 +710,14 @@ def write_outputs(out: Path, sc: Scenario, scenario_path: Path, inputs: Inputs, 
 def run_scenario(path: str | Path, out: str | Path | None = None, force: bool = False, copy_map: bool = True) -> Path:
     """Run a scenario file through every stage and write its run folder; returns the folder.
 
-    For the shipped scenarios (files in ``scenarios/``) the map is also copied to
-    ``maps/<scenario>.html`` unless ``copy_map`` is false.
+    For the shipped scenarios (files in ``scenarios/``) run into the default folder (no ``out``),
+    the map is also copied to ``maps/<scenario>.html`` unless ``copy_map`` is false; a run with
+    ``out`` elsewhere never touches ``maps/``.
     """
     from siting.scenario import load_scenario
 
     sc = load_scenario(path)
+    copy_map = copy_map and not out
     out = Path(out) if out else Path("runs") / sc.name
     if out.exists() and not force:
         raise SitingError("run folder exists; use --force to overwrite it or choose another --out", path=out)

@@ -42,6 +42,7 @@ m.removeLayer(S.municipalities);m.fire('overlayremove',{layer:S.municipalities})
 out.bars_off=Array.prototype.filter.call(document.querySelectorAll('.siting-legend .siting-bar'),visible).length;
 m.addLayer(S.municipalities);m.fire('overlayadd',{layer:S.municipalities});
 }catch(e){out.errors.push('probe: '+e.message);}
+if(!window.__probeTooltips){document.documentElement.setAttribute('data-probe',JSON.stringify(out));return;}
 // zoom in far enough to uncluster the offices, then open every tooltip (names must show as text)
 try{var cb=S.clusters.getBounds();m.setView(cb.getCenter(),10,{animate:false});}catch(e){out.errors.push('probe: '+e.message);}
 setTimeout(function(){try{
@@ -70,9 +71,11 @@ def _run(args: list[str], tmp: Path) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
-def probe(page: Path, size: tuple[int, int], tmp: Path) -> dict:
-    """Open ``page`` at ``size`` and return the measurements of ``MEASURE`` (plus errors)."""
-    html = page.read_text(encoding="utf-8").replace("<head>", "<head>" + ERRORS, 1)
+def probe(page: Path, size: tuple[int, int], tmp: Path, tooltips: bool = False) -> dict:
+    """Open ``page`` at ``size`` and return the measurements of ``MEASURE`` (plus errors); with
+    ``tooltips``, also open every tooltip and return the page text."""
+    flag = "<script>window.__probeTooltips=true</script>" if tooltips else ""
+    html = page.read_text(encoding="utf-8").replace("<head>", "<head>" + ERRORS + flag, 1)
     head, sep, tail = html.rpartition("</html>")
     probed = tmp / f"probe-{size[0]}x{size[1]}-{page.name}"
     probed.write_text(head + MEASURE + sep + tail, encoding="utf-8")

@@ -16,7 +16,6 @@ from shapely.geometry import Point, box
 
 from siting.cli import main
 from siting.maps import (
-    compare_map,
     compare_people,
     make_map,
     match_sites,
@@ -178,7 +177,7 @@ def test_rerun_writes_identical_bytes(tmp_path):
 @pytest.mark.parametrize("size", SIZES)
 def test_synthetic_map_in_chromium_escapes_names(size, tmp_path):
     page, _ = single_map(tmp_path, stand_in=[False, True])
-    p = probe(page, SIZES[size], tmp_path)
+    p = probe(page, SIZES[size], tmp_path, tooltips=True)
     check_layout(p, size)
     assert p["tooltips"] >= 7  # 2 municipalities, 2 proposals, 3 offices
     # the names are shown as text, never run: no onerror fired, the </script> name did not blank the map
@@ -219,3 +218,13 @@ def test_kommune_table_fallback_without_demand(tmp_path):
     data = json.loads(re.search(r'id="siting-data">(.*?)</script>', page, re.S).group(1))
     assert "newly" not in data["colors"] and "People newly within 30 min" not in data["kommuner"]["fields"]
     assert pd.notna(data["colors"]["after"][0])
+
+
+def test_rerun_of_shipped_scenario_elsewhere_leaves_tracked_maps_alone(tmp_path, shared_data):
+    """Issue 15 C10: ``siting run scenarios/X.yaml --out elsewhere`` must not rewrite maps/*.html."""
+    from siting.paths import SCENARIO_DIR
+
+    before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in MAPS_DIR.glob("*.html")}
+    assert main(["run", str(SCENARIO_DIR / "evaluate-plan.yaml"), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    assert (tmp_path / "run" / "map.html").stat().st_size <= MAX_BYTES
+    assert {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in MAPS_DIR.glob("*.html")} == before

@@ -195,6 +195,14 @@
     }
     map.fitBounds(D.bounds, {paddingTopLeft: pad.tl, paddingBottomRight: pad.br});
   }
-  fit();
+  // a view in the address (#zoom/lat/lon) is kept, so a view can be shared as a link
+  var h = /^#(\d+(?:\.\d+)?)\/(-?\d+(?:\.\d+)?)\/(-?\d+(?:\.\d+)?)$/.exec(window.location.hash);
+  if (h) { map.setView([+h[2], +h[3]], +h[1]); } else { fit(); }
+  map.on("moveend", function () {
+    var c = map.getCenter();
+    if (window.history && history.replaceState) {
+      history.replaceState(null, "", "#" + map.getZoom() + "/" + c.lat.toFixed(3) + "/" + c.lng.toFixed(3));
+    }
+  });
   window.sitingMap = {map: map, municipalities: kLayer, clusters: cluster, fit: fit};
 })();
