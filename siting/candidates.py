@@ -1,10 +1,31 @@
-"""Candidate sites for new offices: populated places, municipality centres, offered premises, user points.
+"""Candidate sites for new offices, and matching the site names a scenario gives to candidates.
 
-Existing offices are excluded: a candidate within ``min_distance_m`` of a station is dropped.
+Sources (``candidates.sources`` in a scenario; see ``docs/candidates.md``):
+
+``n1000_place``
+    Kartverket N1000 place names of settlements (by, tettsted, tettbebyggelse, bydel, bygdelag,
+    grend, boligfelt) and airports, each moved from its map label to the population centre around it.
+``n1000_builtup``
+    Kartverket N1000 built-up areas (``Tettbebyggelse``): one point per area at its population centre.
+``ssb_cluster``
+    SSB 250 m population grid 2022: clusters of inhabited cells split into 2 km tiles with ≥ 200
+    residents, one point per cluster-tile at its population centre.
+``geonames``
+    GeoNames places with ≥ 500 inhabitants (``data/places/places.csv``).
+``kommune_point``
+    A point inside every municipality that no other source gives a candidate.
+
+User points (``candidates.extra_points``, e.g. offered premises) always come first. Points of a
+source listed earlier win: a candidate closer than ``dedup_distance_m`` to one already kept is
+dropped and its name kept as an alias of the nearer kept candidate. Candidates closer than
+``min_distance_m`` to an existing office are dropped first.
 """
 
 from __future__ import annotations
 
+import difflib
+import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -12,44 +33,276 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from siting.data.validate import read_table, require_columns
+from siting.data.validate import read_table, require_columns, require_no_missing
+from siting.errors import DataError, SitingError
+from siting.paths import DATA_DIR
+
+CANDIDATES_PATH = DATA_DIR / "candidates" / "candidates.csv"
+BUNDLED_SOURCES = ("n1000_place", "n1000_builtup", "ssb_cluster")
+SOURCES = ("n1000_place", "n1000_builtup", "geonames", "ssb_cluster", "kommune_point")
+DEFAULT_SOURCES = list(SOURCES)
+COLUMNS = ["site_id", "name", "kommunenummer", "kommune", "politidistrikt", "source", "type", "population", "aliases",
+           "geometry"]  # fmt: skip
+
+
+def load_bundled_candidates(path: str | Path | None = None) -> gpd.GeoDataFrame:
+    """Load the bundled candidate localities (N1000 place names and built-up areas, SSB grid clusters).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:25833; ``name``, ``source``, ``type``, ``population`` (residents within 1 km, SSB grid
+        2022) and point ``geometry``.
+    """
+    p = Path(path) if path else CANDIDATES_PATH
+    cols = ["name", "source", "type", "population", "x", "y"]
+    df = read_table(p, "candidate file", "rebuild it with scripts/build_candidates.py")
+    require_columns(df, cols, p)
+    require_no_missing(df, cols, p)
+    return gpd.GeoDataFrame(df.drop(columns=["x", "y"]), geometry=gpd.points_from_xy(df.x, df.y), crs=25833)
+
+
+def read_extra_points(path: Path, kommuner: gpd.GeoDataFrame, max_offshore_m: float = 1000.0) -> gpd.GeoDataFrame:
+    """Read user points (CSV ``name,lon,lat`` in WGS 84) and check they lie on Norway's land area.
+
+    A point may lie at most ``max_offshore_m`` outside the municipality polygons (quays, islets
+    the generalised coast line misses). Non-numeric coordinates, empty names and points outside
+    Norway raise a one-line :class:`DataError` naming the row; when swapping lon and lat would put
+    the point in Norway the message says so.
+    """
+    path = Path(path)
+    df = read_table(path, "candidate points", "give a CSV with name, lon, lat", dtype={"name": str})
+    require_columns(df, ["name", "lon", "lat"], path)
+    require_no_missing(df, ["name"], path)
+    for c in ("lon", "lat"):
+        num = pd.to_numeric(df[c], errors="coerce")
+        bad = num.isna() | ~np.isfinite(num.astype(float))
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(f"row {i + 1} ({df.name.iat[i]!r}): {c} {df[c].iat[i]!r} is not a number; give decimal "
+                            "degrees (WGS 84), e.g. lon 10.75, lat 59.91", path=path, field=c)  # fmt: skip
+        df[c] = num.astype(float)
+    land = kommuner[["geometry"]]
+
+    def offshore(lon, lat) -> np.ndarray:
+        ok = (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+        pts = gpd.GeoSeries(gpd.points_from_xy(np.where(ok, lon, 0), np.where(ok, lat, 0)), crs=4326).to_crs(25833)
+        j = gpd.sjoin_nearest(gpd.GeoDataFrame(geometry=pts), land, distance_col="d")
+        d = j.groupby(level=0)["d"].min().reindex(range(len(pts))).to_numpy()
+        return np.where(ok, d, np.inf)
+
+    d = offshore(df.lon.to_numpy(), df.lat.to_numpy())
+    far = d > max_offshore_m
+    if far.any():
+        i = int(np.flatnonzero(far)[0])
+        swapped = offshore(df.lat.to_numpy()[[i]], df.lon.to_numpy()[[i]])[0] <= max_offshore_m
+        where = "outside Norway's land area" if not np.isfinite(d[i]) else f"{d[i] / 1000:,.1f} km from Norway's land area"
+        fix = "lon and lat look swapped; exchange them" if swapped else "check the coordinates (decimal degrees, WGS 84)"
+        raise DataError(f"row {i + 1} ({df.name.iat[i]!r}): lon {df.lon.iat[i]:g}, lat {df.lat.iat[i]:g} is {where} "
+                        f"(allowed: {max_offshore_m:g} m from land); {fix}", path=path, field="lon/lat")  # fmt: skip
+    pts = gpd.GeoSeries(gpd.points_from_xy(df.lon, df.lat), crs=4326).to_crs(25833)
+    return gpd.GeoDataFrame({"name": df["name"].str.strip(), "source": "user", "type": f"user ({path.name})",
+                             "population": 0}, geometry=pts.to_numpy(), crs=25833)  # fmt: skip
+
+
+def _kommune_of(points: gpd.GeoDataFrame, kommuner: gpd.GeoDataFrame) -> np.ndarray:
+    """Municipality number per point: the polygon it lies in, else the nearest (coast)."""
+    k = kommuner[["kommunenummer", "geometry"]]
+    j = gpd.sjoin(points[["geometry"]], k, how="left", predicate="within")
+    num = j[~j.index.duplicated()]["kommunenummer"].reindex(points.index)
+    lost = num.isna().to_numpy()
+    if lost.any():
+        near = gpd.sjoin_nearest(points.loc[lost, ["geometry"]], k, how="left")
+        num[lost] = near[~near.index.duplicated()]["kommunenummer"].reindex(points.index[lost]).to_numpy()
+    return num.to_numpy(str)
+
+
+def dedup(points: gpd.GeoDataFrame, distance_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy deduplication in row order: keep a point unless a kept point lies within ``distance_m``.
+
+    Returns the kept mask and, per point, the index of the kept point that absorbed it (itself if kept).
+    """
+    n = len(points)
+    keep = np.ones(n, bool)
+    owner = np.arange(n)
+    if distance_m <= 0 or n < 2:
+        return keep, owner
+    xy = np.column_stack([points.geometry.x, points.geometry.y])
+    tree = cKDTree(xy)
+    for i, near in enumerate(tree.query_ball_point(xy, distance_m)):
+        if not keep[i]:
+            continue
+        later = [j for j in near if j > i and keep[j]]
+        keep[later] = False
+        owner[later] = i
+    return keep, owner
 
 
 def build_candidates(
-    kommuner: gpd.GeoDataFrame, places: gpd.GeoDataFrame, stations: gpd.GeoDataFrame, source: str = "both",
-    min_distance_m: float = 2000.0, extra_points: Path | None = None,
+    kommuner: gpd.GeoDataFrame, places: gpd.GeoDataFrame, stations: gpd.GeoDataFrame,
+    sources: Sequence[str] = DEFAULT_SOURCES, min_distance_m: float = 2000.0, extra_points: Path | None = None,
+    dedup_distance_m: float = 1000.0, max_offshore_m: float = 1000.0, bundled: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:  # fmt: skip
-    """Candidate sites with ``site_id``, ``name``, ``kommunenummer``, ``kommune``, ``politidistrikt``, ``source``, ``population`` (of the place, 0 otherwise)."""
+    """Candidate sites for new offices (see the module docstring for the sources and the rule).
+
+    Parameters
+    ----------
+    kommuner, places, stations : GeoDataFrame
+        Municipalities (``kommunenummer``, ``name``, ``politidistrikt``), GeoNames places and existing offices.
+    sources : list of str
+        Sources in priority order, from :data:`SOURCES`.
+    min_distance_m : float
+        Drop candidates closer than this to an existing office.
+    extra_points : path, optional
+        User points, CSV ``name,lon,lat`` (see :func:`read_extra_points`); they come first.
+    dedup_distance_m : float
+        Drop a candidate closer than this to one of higher priority (0 keeps all).
+    max_offshore_m : float
+        How far outside the land area a user point may lie.
+    bundled : GeoDataFrame, optional
+        The bundled localities (default :func:`load_bundled_candidates`).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``site_id``, ``name``, ``kommunenummer``, ``kommune``, ``politidistrikt``, ``source``, ``type``,
+        ``population`` (residents within 1 km for bundled sources, the GeoNames figure for GeoNames
+        places, 0 otherwise), ``aliases`` (names of dropped duplicates, ``;``-separated), ``geometry``.
+    """
+    unknown = [s for s in sources if s not in SOURCES]
+    if unknown:
+        raise SitingError(f"unknown candidate source {unknown[0]!r} (allowed: {', '.join(SOURCES)})", field="candidates.sources")
     parts = []
-    if source in ("both", "places"):
-        parts.append(pd.DataFrame({"name": places.name, "kommunenummer": places.kommunenummer, "geometry": places.geometry,
-                                   "source": "GeoNames place", "population": places.population}))  # fmt: skip
-    if source in ("both", "kommune_centres"):
-        # centre = the municipality's largest place, else a point inside its polygon
-        big = places.sort_values("population", ascending=False).drop_duplicates("kommunenummer").set_index("kommunenummer")
-        rows = []
-        for k in kommuner.itertuples():
-            if k.kommunenummer in big.index and source == "kommune_centres":
-                rows.append((k.name, k.kommunenummer, big.loc[k.kommunenummer].geometry, "municipality centre (largest place)"))
-            elif k.kommunenummer not in big.index:
-                rows.append((k.name, k.kommunenummer, k.geometry.representative_point(), "municipality point"))
-        parts.append(pd.DataFrame(rows, columns=["name", "kommunenummer", "geometry", "source"]).assign(population=0))
     if extra_points is not None:
-        df = read_table(Path(extra_points), "candidate points", "give a CSV with name, lon, lat")
-        require_columns(df, ["name", "lon", "lat"], Path(extra_points))
-        pts = gpd.GeoSeries(gpd.points_from_xy(df.lon, df.lat), crs=4326).to_crs(25833)
-        j = gpd.sjoin_nearest(gpd.GeoDataFrame(df, geometry=pts), kommuner[["kommunenummer", "geometry"]])
-        parts.append(pd.DataFrame({"name": df.name, "kommunenummer": j.kommunenummer.to_numpy(), "geometry": pts,
-                                   "source": f"user points ({Path(extra_points).name})", "population": 0}))  # fmt: skip
-    cand = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=25833)
-    xy = np.column_stack([cand.geometry.x, cand.geometry.y])
-    if len(stations) and min_distance_m > 0:
-        d, _ = cKDTree(np.column_stack([stations.geometry.x, stations.geometry.y])).query(xy)
-        cand = cand[d >= min_distance_m]
-    cand = cand.drop_duplicates(subset=["name", "kommunenummer"]).copy()
-    cand = cand.join(kommuner.set_index("kommunenummer")[["politidistrikt"]].rename(columns={}), on="kommunenummer")
-    cand["kommune"] = cand["kommunenummer"].map(kommuner.set_index("kommunenummer")["name"])
-    cand = cand.sort_values(["kommunenummer", "name"]).reset_index(drop=True)
-    cand["site_id"] = [f"cand-{i:04d}" for i in range(len(cand))]
+        parts.append(read_extra_points(Path(extra_points), kommuner, max_offshore_m))
+    if any(s in BUNDLED_SOURCES for s in sources):
+        bundled = load_bundled_candidates() if bundled is None else bundled
+    for s in sources:
+        if s in BUNDLED_SOURCES:
+            b = bundled[bundled["source"] == s]
+            parts.append(b.sort_values(["population", "name"], ascending=[False, True], kind="stable"))
+        elif s == "geonames":
+            parts.append(gpd.GeoDataFrame({"name": places["name"], "source": "geonames", "type": "GeoNames place ≥ 500",
+                                           "population": places["population"]}, geometry=places.geometry.to_numpy(), crs=25833)
+                         .sort_values(["population", "name"], ascending=[False, True], kind="stable"))  # fmt: skip
+    cand = pd.concat(parts, ignore_index=True) if parts else gpd.GeoDataFrame(columns=["name", "source", "type", "population", "geometry"])
+    cand = gpd.GeoDataFrame(cand, geometry="geometry", crs=25833)
+    cand["kommunenummer"] = _kommune_of(cand, kommuner) if len(cand) else pd.Series(dtype=str)
+    if "kommune_point" in sources:
+        without = kommuner[~kommuner.kommunenummer.isin(set(cand["kommunenummer"]))]
+        pts = gpd.GeoDataFrame({"name": without["name"], "source": "kommune_point", "type": "municipality point",
+                                "population": 0, "kommunenummer": without["kommunenummer"]},
+                               geometry=without.geometry.representative_point().to_numpy(), crs=25833)  # fmt: skip
+        cand = gpd.GeoDataFrame(pd.concat([cand, pts], ignore_index=True), geometry="geometry", crs=25833)
+    if len(stations) and min_distance_m > 0 and len(cand):
+        d, _ = cKDTree(np.column_stack([stations.geometry.x, stations.geometry.y])).query(
+            np.column_stack([cand.geometry.x, cand.geometry.y]))  # fmt: skip
+        cand = cand[d >= min_distance_m].reset_index(drop=True)
+    keep, owner = dedup(cand, dedup_distance_m)
+    names = cand["name"].to_numpy(object)
+    aliases = {i: [] for i in np.flatnonzero(keep)}
+    for j in np.flatnonzero(~keep):
+        if names[j].lower() != names[owner[j]].lower() and names[j] not in aliases[owner[j]]:
+            aliases[owner[j]].append(names[j])
+    cand = cand[keep].copy()
+    cand["aliases"] = ["; ".join(aliases[i]) for i in cand.index]
+    k = kommuner.set_index("kommunenummer")
+    cand["politidistrikt"] = cand["kommunenummer"].map(k["politidistrikt"])
+    cand["kommune"] = cand["kommunenummer"].map(k["name"])
     cand["population"] = cand["population"].fillna(0).astype(int)
-    return cand[["site_id", "name", "kommunenummer", "kommune", "politidistrikt", "source", "population", "geometry"]]
+    order = {s: i for i, s in enumerate(["user", *sources])}
+    cand = cand.assign(_p=cand["source"].map(order)).sort_values(["kommunenummer", "_p", "population", "name"],
+                                                                 ascending=[True, True, False, True], kind="stable")  # fmt: skip
+    cand = cand.reset_index(drop=True)
+    cand["site_id"] = [f"cand-{i:04d}" for i in range(len(cand))]
+    return gpd.GeoDataFrame(cand[COLUMNS], geometry="geometry", crs=25833)
+
+
+# ------------------------------------------------------------------ matching scenario site names
+_QUALIFIED = re.compile(r"^(?P<name>.+?)\s*\((?P<kommune>[^()]+)\)$")
+
+
+def _kommune_hits(kommuner: gpd.GeoDataFrame, key: str) -> pd.DataFrame:
+    key = key.strip().lower()
+    if key.isdigit():
+        return kommuner[kommuner.kommunenummer == key.zfill(4)]
+    return kommuner[kommuner.name.str.lower() == key]
+
+
+def _kommune_label(kommuner: gpd.GeoDataFrame, numbers) -> str:
+    names = kommuner.set_index("kommunenummer")["name"]
+    return ", ".join(f"{n} {names.get(n, '?')}" for n in numbers)
+
+
+def resolve_site(entry: str, cand: gpd.GeoDataFrame, kommuner: gpd.GeoDataFrame, what: str) -> tuple[np.ndarray, str]:
+    """The candidates a scenario's site name stands for, and whether it names a ``kommune`` or a ``place``.
+
+    * ``3001`` or ``Halden`` (a municipality number or name): every candidate in the municipality;
+    * ``Vik`` (a place name or an alias of a candidate): its candidates, when they all lie in one
+      municipality — else an error listing the matches with their municipalities;
+    * ``Vik (Sogndal)`` or ``Vik (4640)``: the place within that municipality.
+
+    A municipality name wins over a place of the same name elsewhere (write ``Os (Bjørnafjorden)``
+    for the place). Raises :class:`SitingError` (one line) when nothing or more than one place matches.
+    """
+    raw = str(entry).strip()
+    m = _QUALIFIED.match(raw)
+    place, within = (m["name"].strip(), m["kommune"].strip()) if m else (raw, None)
+    if within is not None:
+        k = _kommune_hits(kommuner, within)
+        if len(k) != 1:
+            found = f"matches {_kommune_label(kommuner, k.kommunenummer)}" if len(k) else "is not a municipality name or number"
+            raise SitingError(f"{what}: site '{raw}': '{within}' {found}; give the municipality number, e.g. "
+                              f"'{place} ({k.kommunenummer.iloc[0] if len(k) else '4640'})'")  # fmt: skip
+        pool = cand[cand.kommunenummer == k.kommunenummer.iloc[0]]
+    else:
+        k = _kommune_hits(kommuner, raw)
+        if len(k) > 1:
+            raise SitingError(f"{what}: site '{raw}' is ambiguous: municipalities {_kommune_label(kommuner, k.kommunenummer)}; "
+                              "give the municipality number")  # fmt: skip
+        if len(k) == 1:
+            num, name = k.kommunenummer.iloc[0], k.name.iloc[0]
+            hit = cand.index[cand.kommunenummer == num].to_numpy()
+            if not len(hit):
+                raise SitingError(f"{what}: municipality {num} {name} has no candidate sites (all lie within "
+                                  "candidates.min_distance_to_station_m of an existing office, or its sources are "
+                                  "switched off); lower that distance or add a point with candidates.extra_points")  # fmt: skip
+            return hit, "kommune"
+        pool = cand
+    key = place.lower()
+    alias_hit = pool["aliases"].fillna("").str.lower().str.split("; ").apply(lambda a: key in a)
+    hit = pool[(pool["name"].str.lower() == key) | alias_hit]
+    if not len(hit):
+        scope = f" in {_kommune_label(kommuner, k.kommunenummer)}" if within is not None else ""
+        close = difflib.get_close_matches(place, list(pool["name"].unique()) + ([] if within else list(kommuner.name)), n=3)
+        hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+        raise SitingError(f"{what}: site '{raw}' is not a candidate{scope} (a place, municipality name or number){hint}; "
+                          "check spelling or add it with candidates.extra_points")  # fmt: skip
+    nums = list(dict.fromkeys(hit.kommunenummer))
+    if len(nums) > 1:
+        listing = ", ".join(f"{place} ({_kommune_label(kommuner, [n])})" for n in nums)
+        raise SitingError(f"{what}: site '{raw}' is ambiguous: {len(nums)} municipalities have it: {listing}; "
+                          f"write e.g. '{place} ({nums[0]})'")  # fmt: skip
+    return hit.index.to_numpy(), "place"
+
+
+def match_sites(names: Sequence[str], cand: gpd.GeoDataFrame, kommuner: gpd.GeoDataFrame, what: str) -> list[np.ndarray]:
+    """Candidate indices for each site name (see :func:`resolve_site`)."""
+    return [resolve_site(n, cand, kommuner, what)[0] for n in names]
+
+
+def pick_site(entry: str, cand: gpd.GeoDataFrame, kommuner: gpd.GeoDataFrame, what: str) -> int:
+    """One candidate for a site name (``evaluate``): a place's first candidate, or a municipality's main place.
+
+    A municipality's main place is its candidate named like the municipality (highest-priority
+    source first), else its candidate with the most residents within 1 km.
+    """
+    hit, kind = resolve_site(entry, cand, kommuner, what)
+    if kind == "place" or len(hit) == 1:
+        return int(hit[0])
+    sub = cand.loc[hit]
+    kname = kommuner.loc[kommuner.kommunenummer == sub.kommunenummer.iloc[0], "name"].iloc[0].lower()
+    same = sub.index[sub["name"].str.lower() == kname]
+    if len(same):
+        return int(same[0])
+    return int(sub.sort_values("population", ascending=False, kind="stable").index[0])

@@ -205,8 +205,9 @@ def load_inputs(sc: Scenario, timer: Timer | None = None) -> Inputs:
             wishes = load_wishes(sc.wishes.file, kommuner=kommuner)
         with timer.stage("demand & candidates"):
             demand = build_demand(kommuner, places, sc.demand.source, sc.demand.grid_file, sc.demand.cell_size_m)
-            cand = build_candidates(kommuner, places, stations, sc.candidates.source,
-                                    sc.candidates.min_distance_to_station_m, sc.candidates.extra_points)  # fmt: skip
+            cs = sc.candidates
+            cand = build_candidates(kommuner, places, stations, cs.sources, cs.min_distance_to_station_m, cs.extra_points,
+                                    cs.dedup_distance_m, cs.extra_points_max_offshore_m)  # fmt: skip
     kname = kommuner.set_index("kommunenummer")["name"]
     sites = pd.concat([
         stations.assign(site_id=stations.station_id, kommune=stations.kommunenummer.map(kname), source="existing office",
@@ -455,25 +456,19 @@ class Problem:
     plan: np.ndarray | None = None
 
 
-def match_sites(names: list[str], inputs: Inputs, what: str) -> np.ndarray:
-    """Site indices (matrix columns) for names: a candidate place name, else a municipality name or
-    number (its candidate named like the municipality, else its largest candidate place)."""
-    cand, kommuner = inputs.candidates, inputs.kommuner
-    out = []
-    for n in names:
-        key = str(n).strip().lower()
-        hit = cand.index[cand["name"].str.lower() == key]
-        if not len(hit):
-            k = kommuner[(kommuner.name.str.lower() == key) | (kommuner.kommunenummer == key)]
-            if len(k):
-                sub = cand[cand.kommunenummer == k.kommunenummer.iloc[0]].sort_values("population", ascending=False, kind="stable")
-                same = sub.index[sub["name"].str.lower() == k.name.iloc[0].lower()]
-                hit = same if len(same) else sub.index[:1]  # the municipality's largest place
-        if not len(hit):
-            raise SitingError(f"{what}: site '{n}' is not a candidate (a place or municipality name); "
-                              "check spelling or add it with candidates.extra_points")  # fmt: skip
-        out.append(int(hit[0]))
-    return np.array(out, dtype=int) + inputs.n_fixed
+def site_hits(names: list[str], inputs: Inputs, what: str) -> list[np.ndarray]:
+    """Site indices (matrix columns) per scenario site name: all candidates of a municipality, or of
+    a place (see :func:`siting.candidates.resolve_site`)."""
+    from siting.candidates import match_sites
+
+    return [hit + inputs.n_fixed for hit in match_sites(names, inputs.candidates, inputs.kommuner, what)]
+
+
+def plan_sites(names: list[str], inputs: Inputs) -> np.ndarray:
+    """``evaluate``: one site index per name (a municipality → its main place)."""
+    from siting.candidates import pick_site
+
+    return np.array([pick_site(n, inputs.candidates, inputs.kommuner, "sites") for n in names], dtype=int) + inputs.n_fixed
 
 
 def build_problem(sc: Scenario, inputs: Inputs) -> Problem:
@@ -484,10 +479,16 @@ def build_problem(sc: Scenario, inputs: Inputs) -> Problem:
                            groups={"politidistrikt": sites.politidistrikt.to_numpy(str), "kommunenummer": sites.kommunenummer.to_numpy(str)})  # fmt: skip
     forbidden = np.zeros(len(sites), bool)
     required = np.zeros(len(sites), bool)
-    if sc.constraints.forbidden_sites:
-        forbidden[match_sites(sc.constraints.forbidden_sites, inputs, "constraints.forbidden_sites")] = True
-    if sc.constraints.required_sites:
-        required[match_sites(sc.constraints.required_sites, inputs, "constraints.required_sites")] = True
+    for hit in site_hits(sc.constraints.forbidden_sites, inputs, "constraints.forbidden_sites"):
+        forbidden[hit] = True  # a municipality: all its candidates
+    for name, hit in zip(sc.constraints.required_sites, site_hits(sc.constraints.required_sites, inputs,
+                                                                  "constraints.required_sites"), strict=True):  # fmt: skip
+        if len(hit) == 1:
+            required[hit] = True
+        else:  # a municipality (or a place with several candidates): at least one of them opens
+            group = f"required site {name}"
+            cons.groups[group] = np.where(np.isin(np.arange(len(sites)), hit), "yes", "no")
+            cons.min_per_group[group] = {"yes": 1}
     if inputs.wishes is not None:
         declined = sites["wish_status"].eq("declined").to_numpy() & ~fixed
         premises = sites["wish_status"].eq("asked_with_premises").to_numpy() & ~fixed
@@ -507,7 +508,7 @@ def build_problem(sc: Scenario, inputs: Inputs) -> Problem:
         cons.max_per_group["politidistrikt"] = sc.constraints.max_per_district
     if sc.constraints.min_per_district is not None:
         cons.min_per_group["politidistrikt"] = sc.constraints.min_per_district
-    plan = match_sites(sc.sites, inputs, "sites") if sc.model.type == "evaluate" else None
+    plan = plan_sites(sc.sites, inputs) if sc.model.type == "evaluate" else None
     return Problem(inputs.weights, fixed, cons, inputs.demand.politidistrikt.to_numpy(str), plan)
 
 

@@ -38,10 +38,26 @@ class DemandSettings(_Strict):
     cell_size_m: float = Field(2000.0, ge=250, description="aggregate the 250 m grid to cells of this size")
 
 
+CandidateSource = Literal["n1000_place", "n1000_builtup", "geonames", "ssb_cluster", "kommune_point"]
+
+
 class CandidateSettings(_Strict):
-    source: Literal["both", "places", "kommune_centres"] = "both"
+    sources: list[CandidateSource] = Field(
+        default_factory=lambda: ["n1000_place", "n1000_builtup", "geonames", "ssb_cluster", "kommune_point"],
+        description="candidate sources in priority order (docs/candidates.md)",
+    )
+    dedup_distance_m: float = Field(1000.0, ge=0, le=20000, description="drop a candidate this close to one of higher priority")
     min_distance_to_station_m: float = Field(2000.0, ge=0)
     extra_points: Path | None = Field(None, description="CSV with name, lon, lat")
+    extra_points_max_offshore_m: float = Field(1000.0, ge=0, le=20000, description="how far off the land area a user point may lie")
+
+    @model_validator(mode="after")
+    def _some_source(self):
+        if len(set(self.sources)) != len(self.sources):
+            raise ValueError("a source is listed twice")
+        if not self.sources and self.extra_points is None:
+            raise ValueError("no candidate sources: list at least one source or give extra_points")
+        return self
 
 
 class NetworkSettings(NetworkSpec):

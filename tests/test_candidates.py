@@ -1,0 +1,157 @@
+"""Candidate sites: bundled sources, deduplication, user points (issue 15 C6), site-name matching (C4, C5, C10)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+
+from siting.candidates import (
+    DEFAULT_SOURCES,
+    build_candidates,
+    dedup,
+    load_bundled_candidates,
+    pick_site,
+    read_extra_points,
+    resolve_site,
+)
+from siting.data import load_kommuner_geometry, load_places, load_stations
+from siting.errors import DataError, SitingError
+
+
+@pytest.fixture(scope="module")
+def kommuner():
+    return load_kommuner_geometry()
+
+
+@pytest.fixture(scope="module")
+def national(kommuner):
+    return build_candidates(kommuner, load_places(), load_stations())
+
+
+def test_bundle_holds_three_real_sources():
+    b = load_bundled_candidates()
+    counts = b.source.value_counts()
+    assert set(counts.index) == {"n1000_place", "n1000_builtup", "ssb_cluster"}
+    assert counts.min() >= 150 and len(b) > 5000
+    assert (b.population >= 0).all() and b.name.str.len().gt(0).all()
+
+
+def test_national_default_is_3000_to_6000_candidates_from_several_sources(national, kommuner):
+    assert 3000 <= len(national) <= 6000
+    counts = national.source.value_counts()
+    assert {"n1000_place", "n1000_builtup", "geonames", "ssb_cluster"} <= set(counts.index)
+    assert national.site_id.is_unique and national.kommunenummer.isin(kommuner.kommunenummer).all()
+    assert national.politidistrikt.notna().all()
+    # the documented rule: nothing within 2 km of an office, no two candidates within 1 km
+    xy = np.column_stack([national.geometry.x, national.geometry.y])
+    st = load_stations()
+    d_station = np.min(np.hypot(*(xy[:, None, :] - np.column_stack([st.geometry.x, st.geometry.y])[None]).transpose(2, 0, 1)), axis=1)
+    assert d_station.min() >= 2000
+    from scipy.spatial import cKDTree
+
+    assert not cKDTree(xy).query_pairs(999.0)
+
+
+def test_scenario_chooses_sources_and_dedup_distance(kommuner):
+    places, st = load_places(), load_stations()
+    only_places = build_candidates(kommuner, places, st, sources=["geonames"], dedup_distance_m=0)
+    assert set(only_places.source) == {"geonames"}
+    coarse = build_candidates(kommuner, places, st, sources=DEFAULT_SOURCES, dedup_distance_m=3000)
+    fine = build_candidates(kommuner, places, st, sources=DEFAULT_SOURCES, dedup_distance_m=500)
+    assert len(coarse) < len(fine)
+    with pytest.raises(SitingError, match="unknown candidate source 'osm'"):
+        build_candidates(kommuner, places, st, sources=["osm"])
+
+
+def test_dedup_keeps_the_first_and_records_aliases():
+    pts = gpd.GeoDataFrame({"name": ["A", "B", "C", "D"]},
+                           geometry=gpd.points_from_xy([0, 500, 1200, 5000], [0, 0, 0, 0]), crs=25833)  # fmt: skip
+    keep, owner = dedup(pts, 1000)
+    # B is within 1 km of A (dropped), C is 1.2 km from A and 700 m from dropped B (kept)
+    assert keep.tolist() == [True, False, True, True] and owner.tolist() == [0, 0, 2, 3]
+    assert dedup(pts, 0)[0].all()
+
+
+def _csv(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "points.csv"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_extra_points_in_norway_are_accepted_with_their_municipality(tmp_path, kommuner):
+    # Ålesund harbour and a point ~300 m off the generalised coast of Ålesund
+    p = _csv(tmp_path, "name,lon,lat\nOffered premises,6.1549,62.4723\n")
+    pts = read_extra_points(p, kommuner)
+    assert len(pts) == 1 and pts.source.iat[0] == "user"
+    cand = build_candidates(kommuner, load_places(), load_stations(), sources=["geonames"], extra_points=p,
+                            min_distance_m=0)  # fmt: skip
+    row = cand[cand.source == "user"].iloc[0]
+    assert row["name"] == "Offered premises" and row["kommune"] == "Ålesund"
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("Paris,2.3522,48.8566", r"row 1 \('Paris'\): lon 2.3522, lat 48.8566 is 1,\d{3}\.\d km from Norway's land area"),
+        ("Swapped,59.91,10.75", "lon and lat look swapped"),
+        ("North Sea,3.0,58.5", "km from Norway's land area .allowed: 1000 m from land.; check the coordinates"),
+        ("Bad,abc,60", r"lon 'abc' is not a number"),
+        ("Nowhere,200,95", "outside Norway's land area"),
+    ],
+)
+def test_extra_points_outside_norway_are_one_line_errors(tmp_path, kommuner, row, message):
+    p = _csv(tmp_path, f"name,lon,lat\n{row}\n")
+    with pytest.raises(DataError, match=message) as exc:
+        read_extra_points(p, kommuner)
+    assert "\n" not in str(exc.value) and str(p) in str(exc.value)
+
+
+def test_extra_points_tolerance_is_stated_distance(tmp_path, kommuner):
+    # a point in the sea ~3 km west of the outer coast at Utsira: refused at 1 km, accepted at 10 km
+    p = _csv(tmp_path, "name,lon,lat\nOffshore,4.80,59.31\n")
+    with pytest.raises(DataError, match="allowed: 1000 m from land"):
+        read_extra_points(p, kommuner)
+    assert len(read_extra_points(p, kommuner, max_offshore_m=10_000)) == 1
+
+
+# ---------------------------------------------------------------- site names (issue 15 C4, C5, C10)
+def test_municipality_name_means_all_its_candidates(national, kommuner):
+    hit, kind = resolve_site("Ålesund", national, kommuner, "constraints.forbidden_sites")
+    assert kind == "kommune" and len(hit) > 3
+    assert set(national.loc[hit, "kommunenummer"]) == {"1507"}
+    assert len(hit) == (national.kommunenummer == "1507").sum()
+    same, _ = resolve_site("1507", national, kommuner, "x")
+    assert sorted(same) == sorted(hit)
+
+
+def test_ambiguous_place_name_lists_matches_with_municipalities(national, kommuner):
+    with pytest.raises(SitingError) as exc:
+        resolve_site("Dale", national, kommuner, "constraints.forbidden_sites")
+    msg = str(exc.value)
+    assert "ambiguous" in msg and "Dale (4628 Vaksdal)" in msg and "Dale (3437 Sel)" in msg and "\n" not in msg
+    hit, kind = resolve_site("Dale (Vaksdal)", national, kommuner, "x")
+    assert kind == "place" and set(national.loc[hit, "kommune"]) == {"Vaksdal"}
+    # a municipality name wins over places of the same name elsewhere (Vik in Sogn vs Vik in Hole, Sømna)
+    hit, kind = resolve_site("Vik", national, kommuner, "x")
+    assert kind == "kommune" and set(national.loc[hit, "kommune"]) == {"Vik"}
+    with pytest.raises(SitingError, match="municipalities 1515 Herøy, 1818 Herøy"):
+        resolve_site("Herøy", national, kommuner, "x")
+
+
+def test_real_municipality_without_candidates_is_not_a_spelling_error(kommuner):
+    places = load_places()
+    cand = build_candidates(kommuner, places, load_stations(), sources=["geonames"], dedup_distance_m=0)
+    empty = kommuner[~kommuner.kommunenummer.isin(cand.kommunenummer)].iloc[0]
+    with pytest.raises(SitingError) as exc:
+        resolve_site(empty["name"], cand, kommuner, "constraints.required_sites")
+    assert "has no candidate sites" in str(exc.value) and "spelling" not in str(exc.value)
+    with pytest.raises(SitingError, match=r"check spelling.*|did you mean 'Trondheim'"):
+        resolve_site("Trondhiem", cand, kommuner, "sites")
+
+
+def test_pick_site_takes_the_municipalitys_main_place(national, kommuner):
+    j = pick_site("Sandefjord", national, kommuner, "sites")
+    assert national.loc[j, "kommune"] == "Sandefjord"
