@@ -155,3 +155,29 @@ def test_real_municipality_without_candidates_is_not_a_spelling_error(kommuner):
 def test_pick_site_takes_the_municipalitys_main_place(national, kommuner):
     j = pick_site("Sandefjord", national, kommuner, "sites")
     assert national.loc[j, "kommune"] == "Sandefjord"
+
+
+# ---------------------------------------------------------------- C4 end to end
+def _scenario(tmp_path: Path, name: str, **fields) -> Path:
+    import yaml
+
+    data = {"name": name, "new_offices": 5, "model": {"type": "mclp", "threshold_minutes": 30},
+            "demand": {"cell_size_m": 5000}, "outputs": {"map": False}, **fields}  # fmt: skip
+    p = tmp_path / f"{name}.yaml"
+    p.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return p
+
+
+def test_municipality_in_forbidden_and_required_sites_means_all_its_candidates(tmp_path, shared_data):
+    import pandas as pd
+
+    from siting.run import run_scenario
+
+    def proposals(path):
+        return pd.read_csv(run_scenario(path, tmp_path / path.stem) / "proposals.csv", dtype={"kommunenummer": str})
+
+    free = proposals(_scenario(tmp_path, "free"))
+    top = free.kommune.iloc[0]  # the municipality of the best new site
+    bound = proposals(_scenario(tmp_path, "bound", constraints={"forbidden_sites": [top], "required_sites": ["Engerdal"]}))
+    assert top not in set(bound.kommune) and len(bound) == 5
+    assert (bound.kommune == "Engerdal").sum() >= 1 and "Engerdal" not in set(free.kommune)
