@@ -35,9 +35,8 @@ from scipy.spatial import cKDTree
 
 from siting.data.validate import read_table, require_columns, require_no_missing
 from siting.errors import DataError, SitingError
-from siting.paths import DATA_DIR
+from siting.inputs import resolve
 
-CANDIDATES_PATH = DATA_DIR / "candidates" / "candidates.csv"
 BUNDLED_SOURCES = ("n1000_place", "n1000_builtup", "ssb_cluster")
 SOURCES = ("n1000_place", "n1000_builtup", "geonames", "ssb_cluster", "kommune_point")
 DEFAULT_SOURCES = list(SOURCES)
@@ -54,7 +53,7 @@ def load_bundled_candidates(path: str | Path | None = None) -> gpd.GeoDataFrame:
         EPSG:25833; ``name``, ``source``, ``type``, ``population`` (residents within 1 km, SSB grid
         2022) and point ``geometry``.
     """
-    p = Path(path) if path else CANDIDATES_PATH
+    p = resolve("candidates", path).path
     cols = ["name", "source", "type", "population", "x", "y"]
     df = read_table(p, "candidate file", "rebuild it with scripts/build_candidates.py")
     require_columns(df, cols, p)

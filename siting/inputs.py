@@ -212,6 +212,12 @@ register(InputSpec(
     bundle="places/places.csv",
 ))
 register(InputSpec(
+    "candidates",
+    "Candidate localities: Kartverket N1000 place names and built-up areas 2025 (CC BY 4.0 © Kartverket), "
+    "SSB 250 m grid clusters 2022 (NLOD 2.0 Statistisk sentralbyrå)",
+    bundle="candidates/candidates.csv",
+))
+register(InputSpec(
     "stations",
     "OpenStreetMap amenity=police in Norway (2026 extract, reconciled to 2022), ODbL © OpenStreetMap contributors",
     bundle="stations/stations.csv",

@@ -38,7 +38,8 @@ def test_run_equals_unstaged_computation(tmp_path):
     kommuner, stations, places = load_kommuner(), load_stations(), load_places()
     graph = load_network(NetworkSpec(**sc.network.model_dump(exclude={"cutoff_minutes"})))
     demand = build_demand(kommuner, places, sc.demand.source, sc.demand.grid_file, sc.demand.cell_size_m)
-    cand = build_candidates(kommuner, places, stations, sc.candidates.source, sc.candidates.min_distance_to_station_m)
+    cand = build_candidates(kommuner, places, stations, sc.candidates.sources, sc.candidates.min_distance_to_station_m,
+                            dedup_distance_m=sc.candidates.dedup_distance_m)  # fmt: skip
     xy = np.r_[np.column_stack([stations.geometry.x, stations.geometry.y]), np.column_stack([cand.geometry.x, cand.geometry.y])]
     fixed = np.r_[np.ones(len(stations), bool), np.zeros(len(cand), bool)]
     cost = traveltime.travel_time_matrix(graph, demand.geometry, xy, cutoff=sc.network.cutoff_minutes)
