@@ -260,8 +260,35 @@ def offence_rate(kommuner: pd.DataFrame) -> pd.Series | None:
     return None
 
 
-def _label(col: str) -> str:
+def _label(col: str, T: float | None = None) -> str:
+    """A readable label for a column name (``within_T`` → ``within 30 min``)."""
+    if T is not None:
+        col = col.replace("newly_covered", "newly_within_T").replace("within_T", f"within_{T:g}_min")
     return col.replace("_", " ").replace("per 1000", "per 1 000").capitalize()
+
+
+def _offence_fields(k: pd.DataFrame, T: float) -> list[tuple[str, pd.Series]]:
+    """Hover rows for the municipality layer's offence columns (helper "criteria": ``offences``,
+    ``offences_low/high``, ``offences_per_1000``, ``offences_share_within_T_*``, ``crime_flag``)."""
+    cols = offence_columns(k)
+    out = []
+    if "offences" in cols:
+        val = _fmt_series(k["offences"].astype(float), "num")
+        if {"offences_low", "offences_high"} <= set(cols):
+            lo, hi = k["offences_low"].astype(float), k["offences_high"].astype(float)
+            rng = (" (" + _fmt_series(lo, "num") + "–" + _fmt_series(hi, "num") + ")").where((hi - lo).abs() > 1e-9, "")
+            val = val + rng
+        out.append(("Reported offences per year", val))
+    for c in cols:
+        if c in ("offences", "offences_low", "offences_high"):
+            continue
+        v = k[c].astype(float)
+        out.append((_label(c, T), v.map(_pct) if "share" in c else _fmt_series(v, "num")))
+    if "crime_flag" in k.columns:
+        flag = k["crime_flag"].fillna("").astype(str)
+        if flag.str.strip().ne("").any():
+            out.append(("Crime data note", flag.where(flag.str.strip().ne(""), "–")))
+    return out
 
 
 # --- page parts ------------------------------------------------------------------------------------------
@@ -328,6 +355,18 @@ def _headline_line(hd: dict, who: str = "") -> str:
     pb = f" ({people(hd['people_before'], 100)} people)" if "people_before" in hd else ""
     return (f"{who}Within <b>{T} min</b> of a police office: {_pct(hd['share_before'])}{pb} today → "
             f"<b>{_pct(hd['share_after'])}</b>{gain}. Mean drive time {_min(hd['mean_before'])} → {_min(hd['mean_after'])}.")  # fmt: skip
+
+
+def _crime_line(metrics: dict) -> str:
+    """Offences within T today and with the plan, when the run has crime metrics (``metrics.crime``)."""
+    c = ((metrics.get("crime") or {}).get("national")) or {}
+    b, a = c.get("share_offences_within_T_before"), c.get("share_offences_within_T_after")
+    if b is None or a is None:
+        return ""
+    T = f"{float(metrics.get('threshold_minutes') or 0):g}"
+    gain = c.get("offences_newly_within_T")
+    more = f" (<b>{signed_people(gain, 10)} offences a year</b>)" if gain is not None else ""
+    return f"Reported offences within <b>{T} min</b>: {_pct(b)} → <b>{_pct(a)}</b>{more}."
 
 
 def _wishes_notes(kommuner: pd.DataFrame, metrics: dict) -> tuple[list[str], list[str]]:
@@ -432,7 +471,7 @@ def _site_rows(p, T: float) -> list[list[str]]:
         rows.append([f"People newly within {T:g} min", people(p["pop_newly_covered"])])
     for c in p.index:
         if c.startswith("offences") and pd.notna(p[c]):
-            rows.append([_label(c).replace(" t", " T").replace("T ", f"{T:g} min ") if "_T" in c else _label(c), f"{float(p[c]):,.0f}".replace(",", "\u202f")])
+            rows.append([_label(c, T), _pct(float(p[c])) if "share" in c else f"{float(p[c]):,.0f}".replace(",", "\u202f")])
     if "pop_served" in p:
         rows.append(["People for whom it is the nearest office", people(p["pop_served"])])
     if "mean_time_saved" in p:
@@ -491,8 +530,7 @@ def make_map(kommuner, stations, proposals, coverage_before, coverage_after, met
                    (f"People newly within {T:g} min", _fmt_series(get("people_newly_within_T"), "people"))]  # fmt: skip
         if "offences_newly_within_T" in pw.columns:
             fields.append((f"Offences newly within {T:g} min", _fmt_series(get("offences_newly_within_T"), "num")))
-    for c in offence_columns(k):
-        fields.append((_label(c), _fmt_series(k[c].astype(float), "num")))
+    fields += _offence_fields(k, T)
     if "wish_status" in k.columns and not k["wish_status"].astype(str).eq("no wishes file").all():
         fields.append(("Wish on file", k["wish_status"].fillna("no answer").astype(str)))
     if "new_offices" in k.columns:
@@ -518,6 +556,9 @@ def make_map(kommuner, stations, proposals, coverage_before, coverage_after, met
     hd = _headline(metrics)
     n_new = len(pr)
     lines = [f"<b>{n_new}</b> new offices. " + _headline_line(hd)]
+    crime = _crime_line(metrics)
+    if crime:
+        lines.append(crime)
     warnings, notes = _wishes_notes(k, metrics)
     if manifest.get("is_estimate") or metrics.get("is_estimate"):
         warnings.insert(0, "ESTIMATED drive times (straight-line estimate, no road network).")
@@ -527,7 +568,7 @@ def make_map(kommuner, stations, proposals, coverage_before, coverage_after, met
     if n_stand_in:
         warnings.append(f"{n_stand_in} site(s) marked * are stand-ins for a locality that is not among the bundled places.")
     notes.append(f"Markers are numbered by people newly within {T:g} min (those for whom the office becomes the nearest "
-                 "and who were beyond T before); hover for details.")  # fmt: skip
+                 "and who were beyond T before); hover or tap for details.")  # fmt: skip
     if manifest.get("description"):
         notes.append(html.escape(str(manifest["description"])))
     notes.append(f"Network: {html.escape(str(manifest.get('network', '')))} · status: {html.escape(status)}")

@@ -228,3 +228,27 @@ def test_rerun_of_shipped_scenario_elsewhere_leaves_tracked_maps_alone(tmp_path,
     assert main(["run", str(SCENARIO_DIR / "evaluate-plan.yaml"), "--out", str(tmp_path / "run"), "--quiet"]) == 0
     assert (tmp_path / "run" / "map.html").stat().st_size <= MAX_BYTES
     assert {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in MAPS_DIR.glob("*.html")} == before
+
+
+def test_crime_layer_hover_and_headline_when_the_run_has_offences(tmp_path):
+    layers, metrics, manifest = synthetic_run()
+    k, dm, pr = layers["kommuner"], layers["demand"], layers["proposals"]
+    k["offences"], k["offences_low"], k["offences_high"] = [50.0, 120.0], [50.0, 118.0], [50.0, 122.0]
+    k["offences_per_1000"] = [50.0, 40.0]
+    k["offences_share_within_T_after"] = [0.8, 1.0]
+    k["crime_flag"] = ["", "suppressed"]
+    dm["offences"] = [30.0, 20.0, 60.0, 60.0]
+    pr["offences_newly_covered"] = [30.0, 0.0]
+    metrics["crime"] = {"national": {"share_offences_within_T_before": 0.706, "share_offences_within_T_after": 0.882,
+                                     "offences_newly_within_T": 30.0}}  # fmt: skip
+    page = write_map(make_map(k, layers["stations"], pr, layers["coverage_before"], layers["coverage_after"], metrics, manifest,
+                              demand=dm), tmp_path / "m.html").read_text(encoding="utf-8")  # fmt: skip
+    data = json.loads(re.search(r'id="siting-data">(.*?)</script>', page, re.S).group(1))
+    assert "offences" in data["colors"] and "Reported offences per 1 000 inhabitants" in page
+    rows = [dict(zip(data["kommuner"]["fields"], v, strict=True)) for v in data["kommuner"]["values"]]
+    assert rows[0]["Offences newly within 30 min"] == "30.0"  # demand point 1 (30 offences) is newly within T
+    assert rows[1]["Reported offences per year"] == "120.0 (118.0–122.0)" and rows[1]["Crime data note"] == "suppressed"
+    assert rows[0]["Offences share within 30 min after"] == "80.0 %"
+    site = data["site_groups"][0]["sites"][0]
+    assert ["Offences newly within 30 min", "30"] in site["rows"]
+    assert "Reported offences within <b>30 min</b>: 70.6 % → <b>88.2 %</b> (<b>+30 offences a year</b>)" in page
