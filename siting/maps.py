@@ -382,10 +382,19 @@ def _wishes_notes(kommuner: pd.DataFrame, metrics: dict) -> tuple[list[str], lis
         warnings.append(f"Wishes on file for only {n} of {len(kommuner)} municipalities; the others are unknown, "
                         "not “no”.")  # fmt: skip
     w = metrics.get("wishes") or {}
-    agg = w.get("national_aggregates") or w.get("national") or w.get("aggregates")
-    if isinstance(agg, dict) and agg:
-        parts = ", ".join(f"{html.escape(_label(str(k)))}: {html.escape(str(v))}" for k, v in agg.items() if not isinstance(v, dict | list))
-        notes.append(f"Municipalities' answers nationally: {parts}.")
+    agg = w.get("national_aggregates")
+    if not isinstance(agg, dict):
+        try:  # the run used a wishes file: the documented national totals give the context
+            from siting.wishes import NATIONAL_AGGREGATES as agg
+        except ImportError:
+            agg = None
+    if isinstance(agg, dict) and {"want_office", "do_not_want_office"} <= set(agg):
+        a = {k: html.escape(str(v)) for k, v in agg.items()}
+        rc = agg.get("want_office_regional_councils")
+        notes.append(f"Nationally, about {a.get('answers_received', '?')} of {a.get('municipalities', '356')} municipalities "
+                     f"answered the ministry: {a['want_office']} want an office" + (f" (+{a['want_office_regional_councils']} regional "
+                     "council)" if rc else "") + f", {a['do_not_want_office']} do not, {a.get('unclear', '?')} unclear (published "
+                     "totals, not per municipality).")  # fmt: skip
     return warnings, notes
 
 

@@ -94,6 +94,9 @@ def test_map_structure_legend_headline_and_self_contained(tmp_path):
         assert text in page, text
     # headline: people next to percentages, threshold labelled (2 of 4 000 people newly within 30 min → +600)
     assert "+600 people" in page and "75.0 %" in page and "90.0 %" in page
+    # wishes: few records → warning; the published national totals as context
+    assert "Wishes on file for only 1 of 2 municipalities" in page
+    assert "Nationally, about 220 of 356 municipalities answered the ministry: 33 want an office" in page
     # one municipality layer restyled by a selector: the geometry is embedded once
     data = json.loads(re.search(r'<script type="application/json" id="siting-data">(.*?)</script>', page, re.S).group(1))
     assert len(data["kommuner"]["geom"]) == 2 and set(data["colors"]) == {"after", "before", "change", "newly"}

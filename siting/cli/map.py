@@ -1,4 +1,4 @@
-"""``siting map RUN [--compare RUN2]``: (re)draw the HTML map of a run, or two side by side."""
+"""``siting map RUN [--compare RUN2]``: (re)draw the HTML map of a run, or one map comparing two runs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 def register(sub) -> None:
     p = sub.add_parser("map", help="draw the HTML map of a run folder (or compare two runs)")
     p.add_argument("run")
-    p.add_argument("--compare", help="second run folder: side-by-side map")
+    p.add_argument("--compare", metavar="RUN2", help="second run folder: one map comparing plan RUN (A) with plan RUN2 (B)")
     p.add_argument("--out", help="HTML file (default RUN/map.html or RUN/compare-<RUN2>.html)")
     p.set_defaults(func=handle)
 
