@@ -41,7 +41,7 @@
 
   // --- panes: proposals always above the clusters of existing offices -------------------
   map.createPane("siting-areas").style.zIndex = 410;
-  map.createPane("siting-proposals").style.zIndex = 660;
+  map.createPane("siting-proposals").style.zIndex = 640;  // above markers (600), below tooltips (650)
 
   var control = L.control.layers(null, null, {collapsed: phone, position: "topright"});
 
