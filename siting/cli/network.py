@@ -16,7 +16,8 @@ def register(sub) -> None:
     b.add_argument("--no-ferries", action="store_true")
     b.add_argument("--ferry-wait", type=float, default=15.0, help="waiting penalty per ferry crossing, minutes")
     b.set_defaults(func=build)
-    i = s.add_parser("info", help="describe a built graph (.npz) or the network a run would use")
+    i = s.add_parser("info", help="describe a built graph (.npz), a road file (OSM/Kartverket, built or from the cache) "
+                     "or the network a run would use")  # fmt: skip
     i.add_argument("file", nargs="?", type=Path)
     i.set_defaults(func=info)
 
@@ -49,8 +50,8 @@ def build(args) -> int:
 
 
 def info(args) -> int:
-    from siting.network import RoadGraph, load_network
+    from siting.network import build_network, load_network
 
-    g = RoadGraph.load(args.file) if args.file else load_network()
+    g = build_network(args.file) if args.file else load_network()
     _print(g)
     return 0

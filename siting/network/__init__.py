@@ -39,9 +39,14 @@ def national_roads_path() -> Path | None:
     return found.path if found is not None else None
 
 
+#: Bump when a graph builder changes what it builds (graphs cached by an older builder are then rebuilt).
+#: 2: OSM ferries kept as ferry edges through simplification (issue 15 A1).
+BUILD_VERSION = 2
+
+
 def _cache_path(path: Path, spec: NetworkSpec) -> Path:
     key = json.dumps(spec.weighting_key(), sort_keys=True)
-    digest = hashlib.sha256(f"{file_digest(path)}|{key}".encode()).hexdigest()[:16]
+    digest = hashlib.sha256(f"{file_digest(path)}|{key}|build{BUILD_VERSION}".encode()).hexdigest()[:16]
     return cache_dir() / "networks" / f"{path.name.split('.')[0]}-{digest}.npz"
 
 

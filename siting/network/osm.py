@@ -95,7 +95,7 @@ def build_osm_graph(path: Path, spec: NetworkSpec, progress=None) -> RoadGraph:
                 except RuntimeError as exc:
                     raise DataError(f"cannot read PBF ({exc})", path=path) from None
             try:
-                G = ox.graph_from_xml(xml, simplify=True, retain_all=True)
+                G = ox.graph_from_xml(xml, simplify=False, retain_all=True)
             except Exception as exc:  # osmnx/lxml raise many types on broken XML
                 raise DataError(f"cannot read OSM data ({str(exc).splitlines()[0][:120]})", path=path) from None
     finally:
@@ -104,6 +104,10 @@ def build_osm_graph(path: Path, spec: NetworkSpec, progress=None) -> RoadGraph:
     G.remove_edges_from(drop)
     if G.number_of_edges() == 0:
         raise DataError("no drivable roads in the OSM file", path=path)
+    G.remove_nodes_from([n for n in list(G.nodes) if G.degree(n) == 0])
+    # simplify only now, and never across a change between road and ferry: a ferry whose terminals
+    # have degree 2 would otherwise be merged into a road edge and driven at road speed, no wait
+    G = ox.simplify_graph(G, edge_attrs_differ=["route"])
     G = ox.add_edge_speeds(G, hwy_speeds=HWY_SPEEDS_KMH, fallback=40)
     nodes = list(G.nodes)
     index = {n: i for i, n in enumerate(nodes)}
