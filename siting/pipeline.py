@@ -37,6 +37,7 @@ import scipy.sparse as sp
 
 from siting import __version__
 from siting import inputs as named_inputs
+from siting.data.stations import count_offices
 from siting.errors import InfeasibleError, SitingError
 from siting.io import atomic_dir, atomic_path
 from siting.models import MODELS, SiteConstraints, Solution
@@ -670,7 +671,8 @@ def write_outputs(out: Path, sc: Scenario, scenario_path: Path, inputs: Inputs, 
         "network_info": graph.info, "demand_model": inputs.demand.attrs.get("demand_model"), "demand_points": len(inputs.demand),
         "candidate_sites": len(inputs.candidates),
         "points_far_from_network": {"demand": tm.far_demand, "sites": tm.far_sites, "threshold_m": graph.spec.snap_threshold_m},
-        "existing_offices": inputs.n_fixed, "population_source": inputs.kommuner.attrs.get("population_source"),
+        "existing_offices": count_offices(inputs.stations), "existing_office_locations": inputs.n_fixed,
+        "offices_as_of": str(inputs.stations.attrs.get("as_of")), "population_source": inputs.kommuner.attrs.get("population_source"),
         "inputs": {**inputs.sources, **({"roads": graph.info["input"]} if "input" in graph.info else {})},
         "data_sources": "data/SOURCES.md", "solver": sol.solver, "status": sol.status, "objective": sol.objective,
         "gap": sol.gap, "bound": sol.bound, "solve_runtime_s": round(sol.runtime, 3), "model": sol.model, "model_stats": sol.stats,
@@ -688,7 +690,7 @@ def write_outputs(out: Path, sc: Scenario, scenario_path: Path, inputs: Inputs, 
         kom.drop(columns="geometry").to_csv(tmp / "kommuner.csv", index=False)
         layers = tmp / "layers.gpkg"
         kom.to_file(layers, layer="kommuner", driver="GPKG")
-        st = inputs.stations[["station_id", "name", "type", "kommunenummer", "politidistrikt", "geometry"]]
+        st = inputs.stations[["station_id", "office_id", "name", "type", "kommunenummer", "politidistrikt", "geometry"]]
         st.to_file(layers, layer="stations", driver="GPKG")
         proposals.to_file(layers, layer="proposals", driver="GPKG")
         iso_b.to_file(layers, layer="coverage_before", driver="GPKG")

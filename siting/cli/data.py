@@ -10,6 +10,7 @@ def register(sub) -> None:
     s = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True)
     i = s.add_parser("info", help="every input and where it comes from; counts, population, offices per district")
     i.add_argument("scenario", nargs="?", type=Path, help="also apply this scenario's input paths (origin 'scenario')")
+    i.add_argument("--as-of", default="2022-01-01", help="office structure on this date (YYYY-MM-DD; default 2022-01-01)")
     i.set_defaults(func=info)
     f = s.add_parser("fetch", help="download official data (needs internet)")
     fs = f.add_subparsers(dest="what", metavar="DATASET", required=True)
@@ -46,13 +47,13 @@ def inputs_table():
 
 def overview(k, st) -> list[str]:
     """Headline counts: municipalities, population, offices, places."""
-    from siting.data import load_places, load_stations
+    from siting.data import load_places
+    from siting.data.stations import count_offices
 
-    allst = load_stations(as_of=None)
     return [
         f"[bold]Municipalities[/]: {len(k)} (2020–2023 structure), population 1 Jan 2022: {k.population_2022.sum():,}"
         f" (SSB 07459, from {k.attrs.get('population_source')})",
-        f"[bold]Police offices[/]: {len(st)} in the early-2022 baseline ({len(allst)} incl. offices opened later)",
+        f"[bold]Police offices[/]: {count_offices(st)} on {st.attrs['as_of']} at {len(st)} locations (--as-of for another date)",
         f"[bold]Places[/]: {len(load_places())} GeoNames places with ≥ 500 inhabitants",
     ]
 
@@ -63,13 +64,22 @@ def districts_table(k, st):
 
     t = Table("Police district", "Municipalities", "Population", "Offices")
     for d, g in k.groupby("politidistrikt"):
-        t.add_row(d, str(len(g)), f"{g.population_2022.sum():,}", str(int((st.politidistrikt == d).sum())))
+        t.add_row(d, str(len(g)), f"{g.population_2022.sum():,}", str(st[st.politidistrikt == d].office_id.nunique()))
     return t
 
 
 #: ``siting data info`` prints these in order; each takes (kommuner, stations) and returns a rich
 #: renderable or a list of lines. Add a section by appending a function.
-INFO_SECTIONS = [overview, districts_table]
+def offices(k, st) -> list[str]:
+    """Offices per district and nationally on the date, unverified and stand-in offices."""
+    from rich.markup import escape
+
+    from siting.data.stations import format_office_summary
+
+    return [escape(line) for line in format_office_summary(st).splitlines()]
+
+
+INFO_SECTIONS = [overview, districts_table, offices]
 
 
 def info(args) -> int:
@@ -87,7 +97,7 @@ def info(args) -> int:
     with session(overrides):
         c.print(inputs_table())
         k = load_kommuner()
-        st = load_stations()
+        st = load_stations(as_of=args.as_of)
         for section in INFO_SECTIONS:
             out = section(k, st)
             for item in out if isinstance(out, list) else [out]:
