@@ -1,7 +1,7 @@
 """Model benchmark at national size: MCLP, p-median, p-center with HiGHS and CBC, vs. PySAL spopt.
 
 Instance: 20 000 demand points (SSB 250 m cells, fixed seed, their population as weights),
-2 000 candidate sites (further populated cells) + the 223 existing office locations of 1 January 2022 (fixed), drive times on
+2 000 candidate sites (further populated cells) + the 222 existing office locations of 1 January 2022 (fixed), drive times on
 the national N1000 network within 90 min, p = 20, T = 30 and 45 min. spopt (``pip install -e
 ".[bench]"``) solves the same MCLP from the dense matrix.
 

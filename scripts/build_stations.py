@@ -19,7 +19,8 @@ Inputs:
   2022-2024) and ``set`` fields of an OSM office. Added offices are placed from a public
   coordinate named in ``location``: ``osm:<id>`` (an OSM object of the same extract),
   ``geonames:<id>`` (a GeoNames place of ``data/places/places.csv``) or ``n1000:<stedsnummer>``
-  (the label point of a Kartverket N1000 place name, ``../shared/data/n1000/StedsnavnTekst.gpkg``).
+  (the label point of a Kartverket N1000 place name, ``../shared/data/n1000/StedsnavnTekst.gpkg``)
+  or ``coord:<lat>,<lon>@<url>`` (coordinates published on that page, e.g. an airport's reference point).
   ``stand_in = true`` marks an office whose own address was not sourced and that sits at its
   municipality's administrative centre instead.
 
@@ -70,7 +71,7 @@ def slug(text: str) -> str:
 
 
 def _points(osm: gpd.GeoDataFrame, n1000: Path | None, refs: pd.Series) -> gpd.GeoDataFrame:
-    """Resolve ``osm:<id>``, ``geonames:<id>``, ``n1000:<stedsnummer>`` to points (EPSG:4326)."""
+    """Resolve ``osm:<id>``, ``geonames:<id>``, ``n1000:<stedsnummer>``, ``coord:<lat>,<lon>@<url>`` to points (EPSG:4326)."""
     places = pd.read_csv(DATA_DIR / "places" / "places.csv")
     names = None
     out = []
@@ -90,8 +91,14 @@ def _points(osm: gpd.GeoDataFrame, n1000: Path | None, refs: pd.Series) -> gpd.G
             hit = names[names["stedsnummer"].astype(str) == key].to_crs(4326)
             pt = hit.geometry.iloc[0].interpolate(0.5, normalized=True) if len(hit) else None
             label = f"Kartverket N1000 place-name label {key} ({hit.fulltekst.iloc[0]})" if len(hit) else ""
+        elif kind == "coord":
+            latlon, _, url = key.partition("@")
+            lat, lon = (float(v) for v in latlon.split(","))
+            pt, label = gpd.points_from_xy([lon], [lat])[0], f"published coordinates {lat} N {lon} E ({url})"
         else:
-            raise SystemExit(f"location {ref!r}: expected osm:<id>, geonames:<id> or n1000:<stedsnummer>")
+            raise SystemExit(
+                f"location {ref!r}: expected osm:<id>, geonames:<id>, n1000:<stedsnummer> or coord:<lat>,<lon>@<url>"
+            )
         if pt is None:
             raise SystemExit(f"location {ref!r} not found in its source")
         out.append((pt, label))
@@ -148,7 +155,9 @@ def build(osm_path: Path, n1000: Path | None) -> pd.DataFrame:
         geometry=loc.geometry,
         crs=4326,
     ).assign(
-        station_id=add["location"].str.replace(":", "-"),
+        station_id=add["location"]
+        .str.replace(":", "-")
+        .where(~add["location"].str.startswith("coord:"), "coord-" + add["office"].map(slug)),
         location_source=loc["location_source"]
         + add["location"].str.startswith("osm:").map({True: " (unnamed)", False: ""}),
         stand_in=add["stand_in"].eq("true"),

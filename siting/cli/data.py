@@ -62,21 +62,24 @@ def districts_table(k, st):
     """Per police district: municipalities, population, offices."""
     from rich.table import Table
 
+    from siting.data.stations import count_offices
+
     t = Table("Police district", "Municipalities", "Population", "Offices")
     for d, g in k.groupby("politidistrikt"):
         t.add_row(d, str(len(g)), f"{g.population_2022.sum():,}", str(st[st.politidistrikt == d].office_id.nunique()))
+    t.add_row("Norway", str(len(k)), f"{k.population_2022.sum():,}", str(count_offices(st)), style="bold")
     return t
 
 
 #: ``siting data info`` prints these in order; each takes (kommuner, stations) and returns a rich
 #: renderable or a list of lines. Add a section by appending a function.
 def offices(k, st) -> list[str]:
-    """Offices per district and nationally on the date, unverified and stand-in offices."""
+    """National office count on the date (per district: the table above), unverified and stand-in offices."""
     from rich.markup import escape
 
     from siting.data.stations import format_office_summary
 
-    return [escape(line) for line in format_office_summary(st).splitlines()]
+    return [escape(line) for line in format_office_summary(st, districts=False).splitlines()]
 
 
 INFO_SECTIONS = [overview, districts_table, offices]

@@ -226,15 +226,17 @@ def office_summary(st: gpd.GeoDataFrame) -> dict:
     }
 
 
-def format_office_summary(stations: gpd.GeoDataFrame) -> str:
-    """Plain-text report for ``siting data info``: offices per district and nationally on a date,
-    then the unverified offices and the offices placed at a stand-in location."""
+def format_office_summary(stations: gpd.GeoDataFrame, districts: bool = True) -> str:
+    """Plain-text report for ``siting data info``: offices nationally (and per district unless
+    ``districts`` is false) on the date of ``stations``, then the unverified offices and the
+    offices placed at a stand-in location."""
     s = office_summary(stations)
     when = f"on {s['date']:%d %B %Y}" if s["date"] else "in the file (all dates)"
     lines = [f"Police offices {when}: {s['total']} ({s['locations']} locations; "
              "an office with two locations counts once)"]  # fmt: skip
-    lines += [f"  {d:<16} {n:>4}" for d, n in s["by_district"].items()]
-    lines.append(f"  {'Norway':<16} {s['total']:>4}")
+    if districts:
+        lines += [f"  {d:<16} {n:>4}" for d, n in s["by_district"].items()]
+        lines.append(f"  {'Norway':<16} {s['total']:>4}")
     for key, title in (("unverified", "Unverified offices (only implied by a source; see the note)"),
                        ("stand_in", "Placed at a stand-in (their municipality's centre; own address not sourced)")):  # fmt: skip
         rows = s[key]
