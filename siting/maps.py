@@ -26,6 +26,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from siting.data.stations import count_offices
 from siting.errors import SitingError
 from siting.io import atomic_write_text
 
@@ -596,7 +597,7 @@ def make_map(kommuner, stations, proposals, coverage_before, coverage_after, met
     legend = _legend_html(markers, [s for s, _ in scales], "", "Colour municipalities by")
     payload = {"T": T, "q": QUANTUM, "bounds": NORWAY_BOUNDS, "kommuner": kp, "kommuner_label": "Municipalities (coloured)",
                "colors": colors, "modes": [{"key": s.key} for s, _ in scales], "areas": areas,
-               "stations": _stations_payload(stations), "stations_label": f"Existing offices ({len(stations)})",
+               "stations": _stations_payload(stations), "stations_label": f"Existing offices ({count_offices(stations)})",
                "site_groups": [{"name": f"Proposed new offices ({n_new})", "sites": sites}],
                "attribution": _ATTRIBUTION}  # fmt: skip
     return _attach(_map_skeleton(), payload, panel, legend, title)
