@@ -12,7 +12,7 @@ from scipy.spatial import cKDTree
 
 from siting.cli import main
 from siting.data import POLICE_DISTRICTS, load_kommuner_geometry, load_stations
-from siting.data.stations import STATIONS_PATH, count_offices, office_summary, open_on
+from siting.data.stations import STATIONS_PATH, count_offices, office_summary, offices_opened, open_on
 from siting.errors import DataError
 
 #: Offices on 1 January 2022 in data/stations (see data/SOURCES.md for the reconciliation).
@@ -85,6 +85,20 @@ def test_2025_filter_adds_the_20_new_offices(st2022):
     real = new[~new.stand_in].office
     for place in ("Magnormoen", "Torp", "Geiranger", "Sørumsand", "Salangen", "Nesodden"):
         assert real.str.contains(place).any(), place
+
+
+def test_offices_opened_2022_2024_at_their_localities():
+    new = offices_opened()
+    assert len(new) == 20 and count_offices(new) == 20
+    ll = new.to_crs(4326).set_index("office")
+    # within 3 km of the published locality coordinates (Wikipedia/AIP; see data/SOURCES.md)
+    for office, (lat, lon) in {"Mortensrud politipost": (59.8486, 10.8311),
+                               "Sandefjord lufthavn Torp tjenestested": (59.1867, 10.2586),
+                               "Geiranger tjenestested": (62.1019, 7.2072)}.items():  # fmt: skip
+        p = ll.loc[office].geometry
+        assert abs(p.y - lat) * 111 < 3 and abs(p.x - lon) * 111 * np.cos(np.radians(lat)) < 3, office
+    magnormoen = new.set_index("office").loc["Magnormoen politistasjon"]
+    assert magnormoen.kommunenummer == "3416" and not magnormoen.stand_in  # Eidskog, at the border crossing
 
 
 def test_dates_not_only_years():

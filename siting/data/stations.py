@@ -244,3 +244,20 @@ def format_office_summary(stations: gpd.GeoDataFrame, districts: bool = True) ->
         for d, g in rows.groupby("politidistrikt"):
             lines.append(f"  {d}: " + "; ".join(g["office"]))
     return "\n".join(lines)
+
+
+def offices_opened(
+    since=BASELINE_DATE, until=dt.date(2025, 1, 1), path: str | Path | None = None
+) -> gpd.GeoDataFrame:
+    """Locations of the offices open on ``until`` that were not open on ``since``.
+
+    With the defaults: the 20 offices the government opened in 2022-2024 (Magnormoen, Mortensrud,
+    Torp, Geiranger, ...) at their sourced positions; ``stand_in`` marks those placed at their
+    municipality's centre because the office's own address was not sourced. For scoring the
+    decided plan (``evaluate``) at the offices' real localities.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # dates known only to the year are expected here
+        before = load_stations(path, as_of=since)
+        after = load_stations(path, as_of=until)
+    return after[~after.office_id.isin(before.office_id)].reset_index(drop=True)
