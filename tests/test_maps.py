@@ -255,3 +255,17 @@ def test_crime_layer_hover_and_headline_when_the_run_has_offences(tmp_path):
     site = data["site_groups"][0]["sites"][0]
     assert ["Offences newly within 30 min", "30"] in site["rows"]
     assert "Reported offences within <b>30 min</b>: 70.6 % → <b>88.2 %</b> (<b>+30 offences a year</b>)" in page
+
+
+def test_map_cli_bad_run_folders_are_one_line_errors(tmp_path, capsys):
+    layers, metrics, manifest = synthetic_run()
+    good = write_run(tmp_path / "good", layers, metrics, manifest)
+    (tmp_path / "file.txt").write_text("x", encoding="utf-8")
+    damaged = write_run(tmp_path / "damaged", layers, metrics, manifest)
+    (damaged / "metrics.json").write_text("{not json", encoding="utf-8")
+    for args in (["map", str(tmp_path / "file.txt")], ["map", str(good), "--compare", str(tmp_path / "file.txt")],
+                 ["map", str(damaged)], ["map", str(good), "--compare", str(tmp_path / "missing")]):  # fmt: skip
+        assert main(args) == 2, args
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("siting: error:") and "\n" not in err and "Traceback" not in err, err
+    assert main(["map", str(good)]) == 0 and (good / "map.html").stat().st_size < 400_000
