@@ -455,9 +455,17 @@ def _fmt_series(s: pd.Series, kind: str) -> pd.Series:
 
 
 def _stations_payload(stations: gpd.GeoDataFrame) -> list:
+    """Per existing office: lat, lon, name, type, district, stand-in flag, position note."""
     st = _latlon(stations)
-    return [[round(g.y, 5), round(g.x, 5), str(n), str(t), str(d)]
-            for g, n, t, d in zip(st.geometry, st["name"], st.get("type", ""), st.get("politidistrikt", ""), strict=True)]  # fmt: skip
+    n = len(st)
+    stand = st["stand_in"].map(_truthy) if "stand_in" in st.columns else pd.Series(False, index=st.index)
+    src = st["location_source"].fillna("").astype(str) if "location_source" in st.columns else pd.Series("", index=st.index)
+    qual = st["location_quality"].fillna("").astype(str) if "location_quality" in st.columns else pd.Series("", index=st.index)
+    notes = [f"stand-in: {s_}" if si else (f"approximate ({q})" if q and q != "exact" else "")
+             for si, s_, q in zip(stand, src, qual, strict=True)]  # fmt: skip
+    return [[round(g.y, 5), round(g.x, 5), str(nm), str(t), str(d), int(si), nt]
+            for g, nm, t, d, si, nt in zip(st.geometry, st["name"], st.get("type", [""] * n), st.get("politidistrikt", [""] * n),
+                                           stand, notes, strict=True)]  # fmt: skip
 
 
 def ranked_proposals(proposals: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -494,6 +502,12 @@ def _site_rows(p, T: float) -> list[list[str]]:
     if "_mr" in p and "map_rank" in p and int(p["_mr"]) != int(p["map_rank"]):
         rows.append(["Model's order", f"#{int(p['_mr'])}"])
     return rows
+
+
+def _station_standin_legend(stations: pd.DataFrame) -> list[tuple[str, str]]:
+    if "stand_in" in stations.columns and stations["stand_in"].map(_truthy).any():
+        return [('<span class="siting-dot siting-dot-standin"></span>', "existing office at a stand-in position (address not sourced)")]
+    return []
 
 
 def _marker_symbol(kind: str, label: str, stand_in: bool = False) -> str:
@@ -594,6 +608,7 @@ def make_map(kommuner, stations, proposals, coverage_before, coverage_after, met
                ('<div class="siting-cluster" style="width:26px;height:26px"><div>12</div></div>', "cluster of existing offices (count)")]  # fmt: skip
     if n_stand_in:
         markers.insert(1, (_marker_symbol("new", "7", True), "stand-in site (* see hover)"))
+    markers += _station_standin_legend(stations)
     legend = _legend_html(markers, [s for s, _ in scales], "", "Colour municipalities by")
     payload = {"T": T, "q": QUANTUM, "bounds": NORWAY_BOUNDS, "kommuner": kp, "kommuner_label": "Municipalities (coloured)",
                "colors": colors, "modes": [{"key": s.key} for s, _ in scales], "areas": areas,
@@ -758,6 +773,7 @@ def compare_map(run_a: str | Path, run_b: str | Path) -> folium.Map:
     markers = [(_marker_symbol("shared", "AB"), "site in both plans"), (_marker_symbol("a", "A"), f"only in A ({na})"),
                (_marker_symbol("b", "B"), f"only in B ({nb})"), ('<span class="siting-dot"></span>', "existing office"),
                ('<div class="siting-cluster" style="width:26px;height:26px"><div>12</div></div>', "cluster of existing offices (count)")]  # fmt: skip
+    markers += _station_standin_legend(la["stations"])
     legend = _legend_html(markers, [s for s, _ in scales], "", "Colour municipalities by")
     payload = {"T": T, "q": QUANTUM, "bounds": NORWAY_BOUNDS, "kommuner": kp, "kommuner_label": "Municipalities (coloured)",
                "colors": colors, "modes": [{"key": s.key} for s, _ in scales], "areas": areas,

@@ -690,7 +690,8 @@ def write_outputs(out: Path, sc: Scenario, scenario_path: Path, inputs: Inputs, 
         kom.drop(columns="geometry").to_csv(tmp / "kommuner.csv", index=False)
         layers = tmp / "layers.gpkg"
         kom.to_file(layers, layer="kommuner", driver="GPKG")
-        st = inputs.stations[["station_id", "office_id", "name", "type", "kommunenummer", "politidistrikt", "geometry"]]
+        st = inputs.stations[[c for c in ("station_id", "office_id", "name", "type", "kommunenummer", "politidistrikt", "location_quality",
+                                          "location_source", "stand_in", "geometry") if c in inputs.stations.columns]]  # fmt: skip
         st.to_file(layers, layer="stations", driver="GPKG")
         proposals.to_file(layers, layer="proposals", driver="GPKG")
         iso_b.to_file(layers, layer="coverage_before", driver="GPKG")

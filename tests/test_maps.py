@@ -40,7 +40,8 @@ def synthetic_run(names=("Nyby", "Andreby"), points=((290000, 6750000), (285000,
         geometry=[box(280000, 6740000, 300000, 6760000), box(300000, 6740000, 320000, 6760000)], crs=25833)  # fmt: skip
     st = gpd.GeoDataFrame({"station_id": ["a", "b", "c"], "name": [EVIL, "B lensmannskontor", "C"],
                            "type": ["politistasjon", "lensmannskontor", "other"], "kommunenummer": ["9002"] * 3,
-                           "politidistrikt": ["Innlandet"] * 3},
+                           "politidistrikt": ["Innlandet"] * 3, "location_quality": ["exact", "locality", "locality"],
+                           "location_source": ["OSM", "GeoNames place 1 (Testvik)", "GeoNames place 2"], "stand_in": [False, True, False]},
                           geometry=[Point(305000, 6745000), Point(310000, 6750000), Point(315000, 6755000)], crs=25833)  # fmt: skip
     n = len(names)
     pr = gpd.GeoDataFrame({"rank": range(1, n + 1), "site_id": [f"s{i}" for i in range(n)], "name": list(names),
@@ -104,6 +105,9 @@ def test_map_structure_legend_headline_and_self_contained(tmp_path):
     # people newly within T per municipality from the demand points: 600 in 9001, 0 in 9002
     row = dict(zip(data["kommuner"]["fields"], data["kommuner"]["values"][0], strict=True))
     assert row["People newly within 30 min"] == "600"
+    # existing offices at a stand-in (or approximate) position are marked
+    assert [row[5:] for row in data["stations"]] == [[0, ""], [1, "stand-in: GeoNames place 1 (Testvik)"], [0, "approximate (locality)"]]
+    assert "existing office at a stand-in position" in page
     # ranks by people newly within T; a stand-in is marked
     sites = data["site_groups"][0]["sites"]
     assert [s["label"] for s in sites] == ["1", "2"] and sites[0]["title"].startswith("#1 Nyby")

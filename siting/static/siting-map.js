@@ -86,8 +86,11 @@
     }
   });
   D.stations.forEach(function (s) {
-    L.circleMarker([s[0], s[1]], {radius: 5, color: "#ffffff", weight: 1.5, fillColor: "#253494", fillOpacity: 1})
-      .bindTooltip(table(s[2], [["Existing office", s[3]], ["Police district", s[4]]]))
+    var rows = [["Existing office", s[3]], ["Police district", s[4]]];
+    if (s[6]) rows.push(["Position", s[6]]);
+    L.circleMarker([s[0], s[1]], s[5] ? {radius: 5, color: "#253494", weight: 2, dashArray: "2 2", fillColor: "#ffffff", fillOpacity: 1}
+                                      : {radius: 5, color: "#ffffff", weight: 1.5, fillColor: "#253494", fillOpacity: 1})
+      .bindTooltip(table(s[2] + (s[5] ? " (stand-in position)" : ""), rows))
       .addTo(cluster);
   });
   cluster.addTo(map);
