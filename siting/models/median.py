@@ -1,28 +1,55 @@
 """Time-based models: p-median, p-center, and the hybrid of coverage, time and wishes.
 
-p-median is solved exactly at national size without a dense assignment matrix: with the fixed
-offices always open, a demand point can only gain from a new site *strictly closer* than its
-nearest fixed office, so assignment variables exist only for those pairs (a few per demand
-point), and the cost is written as ``base_i + Σ_j x_ij (t_ij − base_i)``.
+p-median is solved exactly at national size with the compact radius formulation of
+:mod:`.radius`: only sites *strictly closer* than a demand point's nearest fixed (or required)
+office enter its levels, points with the same site order share variables (a trie), and the MIP
+goes to HiGHS as arrays (:mod:`.arrays`). The classical assignment formulation
+(``formulation="assignment"``: ``base_i + Σ_j x_ij (t_ij − base_i)``) is kept for checks.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pulp
+import scipy.sparse as sp
 
 from siting.errors import InfeasibleError, SitingError
 
+from .arrays import site_block, solve_highs
 from .base import SitingModel, Solution, assign_nearest, relative_gap, unreachable_cost
 from .coverage import LSCP, MCLP, coverage_matrix, fixed_cover_count
+from .radius import RadiusModel, build_radius
+
+
+def median_base(model: SitingModel) -> np.ndarray:
+    """Per demand point, its time whatever else opens: the nearest fixed or required site
+    (``unreachable_minutes`` when none reaches it)."""
+    always = model.fixed | model._mask(model.constraints.required)
+    _, base = assign_nearest(model.cost, np.flatnonzero(always))
+    return np.where(np.isfinite(base), base, unreachable_cost(model))
 
 
 def add_median_terms(model: SitingModel, prob: pulp.LpProblem, y: dict) -> tuple:
-    """Add pruned assignment variables; return (cost expression, constant part, stats)."""
+    """Add the radius formulation (:mod:`.radius`) to a PuLP problem; return (cost expression, constant, stats)."""
+    rm = build_radius(model.cost, model.weights, median_base(model), model.allowed(), model.p)
+    z = [pulp.LpVariable(f"z_{k}", 0) for k in range(rm.n_nodes)]
+    for k in range(rm.n_nodes):
+        sites = rm.level_sites[rm.level_ptr[k] : rm.level_ptr[k + 1]]
+        par = 1 if rm.parent[k] < 0 else z[rm.parent[k]]
+        prob += z[k] + pulp.lpSum(y[int(j)] for j in sites) >= par, f"level_{k}"
+    expr = pulp.lpSum(float(c) * v for c, v in zip(rm.coef, z, strict=True) if c)
+    return expr, rm.constant, _radius_stats(model, rm)
+
+
+def _radius_stats(model: SitingModel, rm: RadiusModel) -> dict:
+    return {"formulation": "radius", "level_vars": rm.n_nodes, "level_site_entries": len(rm.level_sites),
+            "demand_rows_in_model": rm.rows_in_model, "unreachable_minutes": unreachable_cost(model)}  # fmt: skip
+
+
+def add_assignment_terms(model: SitingModel, prob: pulp.LpProblem, y: dict) -> tuple:
+    """Classical pruned assignment variables (kept for checks); return (cost expression, constant part, stats)."""
     penalty = unreachable_cost(model)
-    fixed_ids = np.flatnonzero(model.fixed)
-    _, base = assign_nearest(model.cost, fixed_ids)
-    base = np.where(np.isfinite(base), base, penalty)
+    base = median_base(model)
     cand = np.flatnonzero(model.allowed())
     sub = model.cost[:, cand].tocoo()
     keep = (sub.data < base[sub.row] - 1e-9) & (model.weights[sub.row] > 0)
@@ -53,7 +80,8 @@ def add_median_terms(model: SitingModel, prob: pulp.LpProblem, y: dict) -> tuple
             terms.append(w * (float(t) - float(base[i])) * x)
         prob += pulp.lpSum(xs) <= 1, f"one_{k}"
         n_x += len(xs)
-    stats = {"assignment_vars": n_x, "demand_rows_in_model": len(groups), "unreachable_minutes": penalty}
+    stats = {"formulation": "assignment", "assignment_vars": n_x, "demand_rows_in_model": len(groups),
+             "unreachable_minutes": penalty}  # fmt: skip
     return pulp.lpSum(terms), constant, stats
 
 
@@ -70,9 +98,57 @@ class PMedian(SitingModel):
     def build(self):
         prob = pulp.LpProblem("pmedian", pulp.LpMinimize)
         y = self._site_vars(prob)
-        expr, constant, self.stats = add_median_terms(self, prob, y)
+        terms = add_assignment_terms if self.params.get("formulation") == "assignment" else add_median_terms
+        expr, constant, self.stats = terms(self, prob, y)
         prob += expr + constant - self._bonus(y)
         return prob, y
+
+    def solve(self, solver="highs", time_limit=600, gap=0.0, log_path=None) -> Solution:
+        """Solve to proven optimality (see :meth:`SitingModel.solve`); with HiGHS the radius
+        formulation goes to the solver as arrays."""
+        if solver != "highs" or self.params.get("formulation") == "assignment":
+            return super().solve(solver, time_limit, gap, log_path)
+        import tempfile
+        import time as _time
+
+        t0 = _time.perf_counter()
+        log_path = str(log_path) if log_path else tempfile.mkstemp(prefix="siting-pmedian-", suffix=".log")[1]
+        sb = site_block(self)
+        rm = build_radius(self.cost, self.weights, median_base(self), self.allowed(), self.p)
+        self.stats = _radius_stats(self, rm)
+        ny, nz = len(sb.ids), rm.n_nodes
+        col = np.full(self.n_sites, -1, np.int64)
+        col[sb.ids] = np.arange(ny)
+        # level rows: z_k + Σ_{j in level k} y_j − z_parent ≥ 0 (≥ 1 at the root)
+        size = np.diff(rm.level_ptr)
+        has_par = rm.parent >= 0
+        r = np.r_[np.arange(nz), np.repeat(np.arange(nz), size), np.flatnonzero(has_par)]
+        c = np.r_[ny + np.arange(nz), col[rm.level_sites], ny + rm.parent[has_par]]
+        v = np.r_[np.ones(nz), np.ones(len(rm.level_sites)), -np.ones(int(has_par.sum()))]
+        levels = sp.csr_array((v, (r, c)), shape=(nz, ny + nz))
+        A = sp.vstack([sp.hstack([sb.rows, sp.csr_array((sb.rows.shape[0], nz))]), levels]).tocsr()
+        bonus = np.zeros(ny) if self.constraints.wish_bonus is None else np.asarray(self.constraints.wish_bonus, float)[sb.ids]
+        x, status, solver_obj, bound = solve_highs(
+            np.r_[-bonus, rm.coef], np.zeros(ny + nz), np.r_[np.ones(ny), np.full(nz, np.inf)],
+            np.r_[np.ones(ny, bool), np.zeros(nz, bool)], A, np.r_[sb.lower, np.where(has_par, 0.0, 1.0)],
+            np.r_[sb.upper, np.full(nz, np.inf)], rm.constant, time_limit, gap, log_path,
+        )  # fmt: skip
+        runtime = _time.perf_counter() - t0
+        if status == "infeasible":
+            raise InfeasibleError(f"{self.name}: the constraints cannot all be met (solver says infeasible)")
+        yv = x[:ny] if x is not None else np.full(ny, np.nan)
+        if ny and (np.any(~np.isfinite(yv)) or np.any(np.minimum(yv, 1 - yv) > 1e-6) or int((yv > 0.5).sum()) != self.p):
+            chosen = self.heuristic()  # stopped before any solution: greedy plan, the solver's bound
+            self._check_plan(chosen, time_limit)
+            objective = self.evaluate(chosen)
+            return self.make_solution(chosen, objective, "heuristic", relative_gap(objective, bound), bound, runtime, "highs", log_path)
+        chosen = np.sort(sb.ids[yv > 0.5])
+        objective = self.evaluate(chosen)
+        self._check_objective(objective, solver_obj, bound, pulp.LpMinimize)
+        rel = relative_gap(objective, bound)
+        if status == "optimal" and rel > 1e-6:
+            status = "feasible"
+        return self.make_solution(chosen, objective, status, rel, bound, runtime, "highs", log_path)
 
 
 class PCenter(SitingModel):

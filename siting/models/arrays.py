@@ -1,0 +1,97 @@
+"""Large MIPs handed to HiGHS as arrays (no per-variable Python objects).
+
+Models with hundreds of thousands of variables spend most of their time in PuLP building
+expressions; here the site part of the model (``p``, required, group bounds — built once by
+:meth:`SitingModel._site_vars` in PuLP, a few thousand variables) is read back into arrays and
+joined with the model's own rows, and the whole MIP is passed to ``highspy`` in one call. The
+objective constant is passed as HiGHS's offset, so objective, bound and gap are in the model's
+own units.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pulp
+import scipy.sparse as sp
+
+
+@dataclass
+class SiteBlock:
+    """The site variables and their constraints as arrays."""
+
+    ids: np.ndarray  # site index of each y column
+    rows: sp.csr_array  # (n_rows, n_y)
+    lower: np.ndarray
+    upper: np.ndarray
+
+
+def site_block(model) -> SiteBlock:
+    """``y`` variables of the allowed sites with every site constraint of ``model`` (read from PuLP)."""
+    prob = pulp.LpProblem("sites", pulp.LpMinimize)
+    y = model._site_vars(prob)
+    ids = np.fromiter(y.keys(), dtype=np.int64, count=len(y))
+    col = {v.name: k for k, v in enumerate(y.values())}
+    r, c, v, lo, hi = [], [], [], [], []
+    for k, con in enumerate(prob.constraints.values()):
+        for var, coef in con.items():
+            r.append(k), c.append(col[var.name]), v.append(float(coef))
+        rhs = -float(con.constant)
+        lo.append(rhs if con.sense in (pulp.LpConstraintEQ, pulp.LpConstraintGE) else -np.inf)
+        hi.append(rhs if con.sense in (pulp.LpConstraintEQ, pulp.LpConstraintLE) else np.inf)
+    rows = sp.csr_array((v, (r, c)), shape=(len(lo), len(ids)))
+    return SiteBlock(ids, rows, np.asarray(lo, float), np.asarray(hi, float))
+
+
+def solve_highs(cost, lower, upper, integer, A: sp.csr_array, row_lower, row_upper, offset: float, time_limit, gap: float,
+                log_path: str, sense: str = "min"):  # fmt: skip
+    """Solve a MIP with HiGHS; return (x or None, status, solver objective, bound), objective and
+    bound with the offset included; ``status`` as in :func:`siting.models.base._run` (``optimal``
+    only when HiGHS proved it)."""
+    import highspy
+
+    h = highspy.Highs()
+    for k, val in {"output_flag": True, "log_to_console": False, "log_file": log_path, "threads": 1, "random_seed": 0,
+                   "mip_rel_gap": float(gap)}.items():  # fmt: skip
+        h.setOptionValue(k, val)
+    if time_limit is not None:
+        h.setOptionValue("time_limit", float(time_limit))
+    lp = highspy.HighsLp()
+    n = len(cost)
+    lp.num_col_, lp.num_row_ = n, A.shape[0]
+    lp.col_cost_ = np.asarray(cost, float)
+    lp.col_lower_, lp.col_upper_ = np.asarray(lower, float), np.asarray(upper, float)
+    lp.row_lower_, lp.row_upper_ = np.asarray(row_lower, float), np.asarray(row_upper, float)
+    lp.offset_ = float(offset)
+    lp.sense_ = highspy.ObjSense.kMaximize if sense == "max" else highspy.ObjSense.kMinimize
+    csc = sp.csc_array(A)
+    csc.sort_indices()
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = csc.indices.astype(np.int32)
+    lp.a_matrix_.value_ = csc.data.astype(float)
+    lp.integrality_ = [highspy.HighsVarType.kInteger if b else highspy.HighsVarType.kContinuous for b in integer]
+    h.passModel(lp)
+    from .base import _stdout_to_log
+
+    with _stdout_to_log(log_path):
+        h.run()
+    ms = h.getModelStatus()
+    info = h.getInfo()
+    sol = h.getSolution()
+    has = bool(sol.value_valid)
+    if ms == highspy.HighsModelStatus.kInfeasible:
+        return None, "infeasible", math.nan, math.nan
+    obj = float(info.objective_function_value) if has else math.nan
+    bound = float(getattr(info, "mip_dual_bound", math.nan))
+    if ms == highspy.HighsModelStatus.kOptimal:
+        status = "optimal" if gap == 0 else "feasible"  # stopped at the requested gap: not proven optimal
+    elif ms in (highspy.HighsModelStatus.kTimeLimit, highspy.HighsModelStatus.kIterationLimit):
+        status = "time_limit"
+    else:
+        status = "feasible" if has else "infeasible"
+    if status == "optimal" and not math.isfinite(bound):
+        bound = obj
+    return (np.asarray(sol.col_value, float) if has else None), status, obj, bound
