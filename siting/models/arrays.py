@@ -52,7 +52,10 @@ def solve_highs(cost, lower, upper, integer, A: sp.csr_array, row_lower, row_upp
     only when HiGHS proved it)."""
     import highspy
 
-    h = highspy.Highs()
+    from .base import _stdout_to_log
+
+    with _stdout_to_log(log_path):  # the HiGHS banner (printed by C code on creation) goes to the log
+        h = highspy.Highs()
     for k, val in {"output_flag": True, "log_to_console": False, "log_file": log_path, "threads": 1, "random_seed": 0,
                    "mip_rel_gap": float(gap)}.items():  # fmt: skip
         h.setOptionValue(k, val)
@@ -74,8 +77,6 @@ def solve_highs(cost, lower, upper, integer, A: sp.csr_array, row_lower, row_upp
     lp.a_matrix_.value_ = csc.data.astype(float)
     lp.integrality_ = [highspy.HighsVarType.kInteger if b else highspy.HighsVarType.kContinuous for b in integer]
     h.passModel(lp)
-    from .base import _stdout_to_log
-
     with _stdout_to_log(log_path):
         h.run()
     ms = h.getModelStatus()

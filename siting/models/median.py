@@ -32,7 +32,7 @@ def median_base(model: SitingModel) -> np.ndarray:
 def add_median_terms(model: SitingModel, prob: pulp.LpProblem, y: dict) -> tuple:
     """Add the radius formulation (:mod:`.radius`) to a PuLP problem; return (cost expression, constant, stats)."""
     rm = build_radius(model.cost, model.weights, median_base(model), model.allowed(), model.p)
-    z = [pulp.LpVariable(f"z_{k}", 0) for k in range(rm.n_nodes)]
+    z = [pulp.LpVariable(f"lv_{k}", 0) for k in range(rm.n_nodes)]
     for k in range(rm.n_nodes):
         sites = rm.level_sites[rm.level_ptr[k] : rm.level_ptr[k + 1]]
         par = 1 if rm.parent[k] < 0 else z[rm.parent[k]]
