@@ -41,7 +41,7 @@ BUNDLED_SOURCES = ("n1000_place", "n1000_builtup", "ssb_cluster")
 SOURCES = ("n1000_place", "n1000_builtup", "geonames", "ssb_cluster", "kommune_point")
 DEFAULT_SOURCES = list(SOURCES)
 COLUMNS = ["site_id", "name", "kommunenummer", "kommune", "politidistrikt", "source", "type", "population", "aliases",
-           "geometry"]  # fmt: skip
+           "stand_in", "geometry"]  # fmt: skip
 
 
 def load_bundled_candidates(path: str | Path | None = None) -> gpd.GeoDataFrame:
@@ -116,6 +116,28 @@ def _kommune_of(points: gpd.GeoDataFrame, kommuner: gpd.GeoDataFrame) -> np.ndar
     return num.to_numpy(str)
 
 
+def later_offices(all_offices: gpd.GeoDataFrame, baseline: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Office locations of the stations file that are not open in the baseline but open later
+    (``open_from`` set), as candidate rows: e.g. the 20 offices decided and opened in 2022-2024.
+
+    ``name`` is the office (``office``), ``aliases`` its ``office_id`` and location name, ``stand_in`` the file's flag
+    (True when its own address is not sourced and it stands at its municipality's centre).
+    """
+    if "open_from" not in all_offices:
+        return gpd.GeoDataFrame(columns=["name", "source", "type", "population", "kommunenummer", "aliases", "stand_in",
+                                         "geometry"], geometry="geometry", crs=25833)  # fmt: skip
+    later = all_offices[~all_offices["station_id"].isin(baseline["station_id"])
+                        & all_offices["open_from"].fillna("").astype(str).str.strip().ne("")]  # fmt: skip
+    office = later.get("office", later["name"]).fillna(later["name"])
+    aliases = [a for a in (later.get("office_id"), later["name"]) if a is not None]
+    return gpd.GeoDataFrame({
+        "name": office, "source": "office opened later", "type": later["type"], "population": 0,
+        "kommunenummer": later["kommunenummer"],
+        "aliases": ["; ".join(dict.fromkeys(str(a) for a in t if str(a) != o)) for o, *t in zip(office, *aliases, strict=True)],
+        "stand_in": later.get("stand_in", pd.Series(False, index=later.index)).astype(bool),
+    }, geometry=later.geometry.to_numpy(), crs=25833).reset_index(drop=True)  # fmt: skip
+
+
 def dedup(points: gpd.GeoDataFrame, distance_m: float) -> tuple[np.ndarray, np.ndarray]:
     """Greedy deduplication in row order: keep a point unless a kept point lies within ``distance_m``.
 
@@ -141,6 +163,7 @@ def build_candidates(
     kommuner: gpd.GeoDataFrame, places: gpd.GeoDataFrame, stations: gpd.GeoDataFrame,
     sources: Sequence[str] = DEFAULT_SOURCES, min_distance_m: float = 2000.0, extra_points: Path | None = None,
     dedup_distance_m: float = 1000.0, max_offshore_m: float = 1000.0, bundled: gpd.GeoDataFrame | None = None,
+    plan_sites: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:  # fmt: skip
     """Candidate sites for new offices (see the module docstring for the sources and the rule).
 
@@ -160,13 +183,17 @@ def build_candidates(
         How far outside the land area a user point may lie.
     bundled : GeoDataFrame, optional
         The bundled localities (default :func:`load_bundled_candidates`).
+    plan_sites : GeoDataFrame, optional
+        Sites added as they are, after the rule (not deduplicated, not excluded near offices),
+        e.g. :func:`later_offices` for ``evaluate``; with ``kommunenummer`` and ``aliases``.
 
     Returns
     -------
     geopandas.GeoDataFrame
         ``site_id``, ``name``, ``kommunenummer``, ``kommune``, ``politidistrikt``, ``source``, ``type``,
         ``population`` (residents within 1 km for bundled sources, the GeoNames figure for GeoNames
-        places, 0 otherwise), ``aliases`` (names of dropped duplicates, ``;``-separated), ``geometry``.
+        places, 0 otherwise), ``aliases`` (names of dropped duplicates, ``;``-separated),
+        ``stand_in`` (a plan site placed at a stand-in location), ``geometry``.
     """
     unknown = [s for s in sources if s not in SOURCES]
     if unknown:
@@ -205,11 +232,15 @@ def build_candidates(
             aliases[owner[j]].append(names[j])
     cand = cand[keep].copy()
     cand["aliases"] = ["; ".join(aliases[i]) for i in cand.index]
+    cand["stand_in"] = False
+    if plan_sites is not None and len(plan_sites):
+        cand = gpd.GeoDataFrame(pd.concat([cand, plan_sites], ignore_index=True), geometry="geometry", crs=25833)
     k = kommuner.set_index("kommunenummer")
     cand["politidistrikt"] = cand["kommunenummer"].map(k["politidistrikt"])
     cand["kommune"] = cand["kommunenummer"].map(k["name"])
     cand["population"] = cand["population"].fillna(0).astype(int)
-    order = {s: i for i, s in enumerate(["user", *sources])}
+    cand["stand_in"] = cand["stand_in"].fillna(False).astype(bool)
+    order = {s: i for i, s in enumerate(["office opened later", "user", *sources])}
     cand = cand.assign(_p=cand["source"].map(order)).sort_values(["kommunenummer", "_p", "population", "name"],
                                                                  ascending=[True, True, False, True], kind="stable")  # fmt: skip
     cand = cand.reset_index(drop=True)
@@ -233,6 +264,13 @@ def _kommune_label(kommuner: gpd.GeoDataFrame, numbers) -> str:
     return ", ".join(f"{n} {names.get(n, '?')}" for n in numbers)
 
 
+def _name_hits(cand: gpd.GeoDataFrame, name: str) -> pd.Series:
+    """Candidates whose name or one of whose aliases is ``name`` (case-insensitive)."""
+    key = name.strip().lower()
+    alias = cand["aliases"].fillna("").str.lower().str.split("; ").apply(lambda a: key in a)
+    return (cand["name"].str.lower() == key) | alias
+
+
 def resolve_site(entry: str, cand: gpd.GeoDataFrame, kommuner: gpd.GeoDataFrame, what: str) -> tuple[np.ndarray, str]:
     """The candidates a scenario's site name stands for, and whether it names a ``kommune`` or a ``place``.
 
@@ -245,7 +283,7 @@ def resolve_site(entry: str, cand: gpd.GeoDataFrame, kommuner: gpd.GeoDataFrame,
     for the place). Raises :class:`SitingError` (one line) when nothing or more than one place matches.
     """
     raw = str(entry).strip()
-    m = _QUALIFIED.match(raw)
+    m = None if _name_hits(cand, raw).any() else _QUALIFIED.match(raw)  # "Hvaler tjenestested (summer)" is a name
     place, within = (m["name"].strip(), m["kommune"].strip()) if m else (raw, None)
     if within is not None:
         k = _kommune_hits(kommuner, within)
@@ -268,9 +306,7 @@ def resolve_site(entry: str, cand: gpd.GeoDataFrame, kommuner: gpd.GeoDataFrame,
                                   "switched off); lower that distance or add a point with candidates.extra_points")  # fmt: skip
             return hit, "kommune"
         pool = cand
-    key = place.lower()
-    alias_hit = pool["aliases"].fillna("").str.lower().str.split("; ").apply(lambda a: key in a)
-    hit = pool[(pool["name"].str.lower() == key) | alias_hit]
+    hit = pool[_name_hits(pool, place)]
     if not len(hit):
         scope = f" in {_kommune_label(kommuner, k.kommunenummer)}" if within is not None else ""
         close = difflib.get_close_matches(place, list(pool["name"].unique()) + ([] if within else list(kommuner.name)), n=3)

@@ -185,7 +185,7 @@ def _wish_status_by_kommune(kommuner, wishes) -> pd.Series:
 
 def load_inputs(sc: Scenario, timer: Timer | None = None) -> Inputs:
     """Stage 1: read municipalities, offices, places, wishes; build demand points and candidates."""
-    from siting.candidates import build_candidates
+    from siting.candidates import build_candidates, later_offices
     from siting.data import load_kommuner, load_places, load_stations
     from siting.demand import build_demand
 
@@ -207,8 +207,10 @@ def load_inputs(sc: Scenario, timer: Timer | None = None) -> Inputs:
         with timer.stage("demand & candidates"):
             demand = build_demand(kommuner, places, sc.demand.source, sc.demand.grid_file, sc.demand.cell_size_m)
             cs = sc.candidates
+            # evaluate: offices opened after the baseline (the 20 of 2022-2024) are sites at their own places
+            plan = later_offices(load_stations(as_of=None), stations) if sc.model.type == "evaluate" else None
             cand = build_candidates(kommuner, places, stations, cs.sources, cs.min_distance_to_station_m, cs.extra_points,
-                                    cs.dedup_distance_m, cs.extra_points_max_offshore_m)  # fmt: skip
+                                    cs.dedup_distance_m, cs.extra_points_max_offshore_m, plan_sites=plan)  # fmt: skip
     kname = kommuner.set_index("kommunenummer")["name"]
     sites = pd.concat([
         stations.assign(site_id=stations.station_id, kommune=stations.kommunenummer.map(kname), source="existing office",
@@ -575,7 +577,7 @@ class RunMetrics:
 
 
 PROPOSAL_COLUMNS = ["rank", "site_id", "name", "kommunenummer", "kommune", "politidistrikt", "source", "wish_status",
-                    "pop_served", "pop_newly_covered", "time_saved_pop_min", "mean_time_saved", "geometry"]  # fmt: skip
+                    "stand_in", "pop_served", "pop_newly_covered", "time_saved_pop_min", "mean_time_saved", "geometry"]  # fmt: skip
 
 
 def after_times(network: Network, inputs: Inputs, open_sites) -> tuple[np.ndarray, np.ndarray]:
@@ -610,6 +612,7 @@ def site_table(inputs: Inputs, selected, before: np.ndarray, after: np.ndarray, 
         rows.append({
             "rank": rank, "site_id": s.site_id, "name": s["name"], "kommunenummer": s.kommunenummer, "kommune": s.kommune,
             "politidistrikt": s.politidistrikt, "source": s.source, "wish_status": s.wish_status,
+            "stand_in": isinstance(s.get("stand_in"), bool | np.bool_) and bool(s.get("stand_in")),
             "pop_served": float(w[served].sum()),
             "pop_newly_covered": float(w[served & (before > T) & (after <= T)].sum()),
             "time_saved_pop_min": float(np.nansum(w[served] * saved)),

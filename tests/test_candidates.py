@@ -181,3 +181,99 @@ def test_municipality_in_forbidden_and_required_sites_means_all_its_candidates(t
     bound = proposals(_scenario(tmp_path, "bound", constraints={"forbidden_sites": [top], "required_sites": ["Engerdal"]}))
     assert top not in set(bound.kommune) and len(bound) == 5
     assert (bound.kommune == "Engerdal").sum() >= 1 and "Engerdal" not in set(free.kommune)
+
+
+# ---------------------------------------------------------------- evaluate-plan at the real localities
+#: Independent public coordinates of the localities of the 20 offices opened 2022-2024, by office
+#: name in data/stations: ("n1000", label) = Kartverket N1000 place-name label in ../shared;
+#: ("geonames", name) = GeoNames cities500 (data/places); ("osm", name) = OpenStreetMap 2026 police
+#: object in ../shared; ("airport", ICAO) = the airportsdata package; ("wgs84", lon, lat, source).
+REAL_LOCALITIES = {
+    "Magnormoen politistasjon": ("osm", "grensetjänsten"),  # Swedish border service at the crossing
+    "Engerdal tjenestested": ("geonames", "Engerdal"),
+    "Meråker tjenestested": ("n1000", "Meråker"),
+    "Mortensrud politipost": ("wgs84", 10.831111, 59.848611, "de.wikipedia.org/wiki/Mortensrud (Norgeskart)"),
+    "Hvaler tjenestested": ("geonames", "Skjærhalden"),
+    "Salangen politistasjon": ("n1000", "Sjøvegan"),
+    "Sandefjord lufthavn Torp tjenestested": ("airport", "ENTO"),
+    "Sigdal tjenestested": ("n1000", "Prestfoss"),
+    "Steigen tjenestested": ("geonames", "Leinesfjorden"),
+    "Geiranger tjenestested": ("n1000", "Geiranger"),
+    "Sørumsand tjenestested": ("n1000", "Sørumsand"),
+    "Rakkestad tjenestested": ("n1000", "Rakkestad"),
+    "Karlsøy tjenestested": ("n1000", "Hansnes"),
+    "Kvinesdal tjenestested": ("n1000", "Liknes"),
+    "Levanger tjenestested": ("geonames", "Levanger"),  # the N1000 label stands 5.6 km off the town
+    "Nesodden tjenestested": ("n1000", "Nesoddtangen"),
+    "Sør-Odal tjenestested": ("n1000", "Skarnes"),
+    "Vaksdal tjenestested": ("geonames", "Dale"),
+    "Åseral tjenestested": ("n1000", "Kyrkjebygda"),
+    "Hemsedal tjenestested": ("geonames", "Trøim"),
+}
+
+
+def _reference_points(shared: Path) -> dict[str, list]:
+    from shapely.geometry import Point
+
+    labels = gpd.read_file(shared / "n1000" / "StedsnavnTekst.gpkg")
+    osm = gpd.read_file(shared / "stations" / "osm_police_norway_2026.geojson").to_crs(25833)
+    places = load_places()
+    out = {}
+    for office, ref in REAL_LOCALITIES.items():
+        kind = ref[0]
+        if kind == "n1000":
+            pts = list(labels[labels.fulltekst == ref[1]].geometry.centroid)
+        elif kind == "geonames":
+            pts = list(places[places.name == ref[1]].geometry)
+        elif kind == "osm":
+            pts = list(osm[osm["name"] == ref[1]].geometry)
+        elif kind == "airport":
+            a = pytest.importorskip("airportsdata").load()[ref[1]]
+            pts = list(gpd.GeoSeries([Point(a["lon"], a["lat"])], crs=4326).to_crs(25833))
+        else:
+            pts = list(gpd.GeoSeries([Point(ref[1], ref[2])], crs=4326).to_crs(25833))
+        assert pts, f"no reference point for {office} ({ref})"
+        out[office] = pts
+    return out
+
+
+def test_evaluate_plan_places_the_decided_offices_at_their_real_localities(shared_data):
+    from siting import pipeline
+    from siting.paths import SCENARIO_DIR
+    from siting.scenario import load_scenario
+
+    sc = load_scenario(SCENARIO_DIR / "evaluate-plan.yaml")
+    sc.demand.cell_size_m = 5000
+    inputs = pipeline.load_inputs(sc)
+    plan = inputs.sites.iloc[pipeline.plan_sites(sc.sites, inputs)]
+    assert len(plan) == 20 and plan.site_id.is_unique and set(plan.source) == {"office opened later"}
+    refs = _reference_points(shared_data)
+    assert set(plan["name"]) == set(refs)
+    far = {}
+    for s in plan.itertuples():
+        d = min(s.geometry.distance(p) for p in refs[s.name])
+        if d > 3000:
+            far[s.name] = round(d)
+    assert not far, f"decided sites more than 3 km from their localities: {far}"
+    # the stand-ins of the old plan were Oslo centre, Sandefjord centre and Stranda: all far off
+    assert plan.set_index("name").loc["Mortensrud politipost"].geometry.distance(refs["Mortensrud politipost"][0]) < 500
+
+
+def test_later_offices_become_plan_sites_with_their_stand_in_flag(kommuner):
+    # synthetic office rows (tests only): one in the baseline, two opened later, one at a stand-in
+    rows = gpd.GeoDataFrame({
+        "station_id": ["a", "b", "c"], "office_id": ["old-office", "new-office", "summer-office"],
+        "office": ["Old office", "New office", "Summer office"], "name": ["Old office", "New office", "Summer office (summer)"],
+        "type": ["politistasjon", "tjenestested", "tjenestested"], "kommunenummer": ["0301", "3011", "1525"],
+        "open_from": ["", "2023-06-13", "2023"], "stand_in": [False, True, False],
+    }, geometry=gpd.points_from_xy([262000, 290000, 95000], [6650000, 6550000, 6900000]), crs=25833)  # fmt: skip
+    from siting.candidates import later_offices
+
+    later = later_offices(rows, rows.iloc[:1])
+    assert list(later["name"]) == ["New office", "Summer office"] and list(later["stand_in"]) == [True, False]
+    cand = build_candidates(kommuner, load_places(), rows.iloc[:1], sources=["geonames"], plan_sites=later)
+    plan = cand[cand.source == "office opened later"]
+    assert plan.set_index("name")["stand_in"].to_dict() == {"New office": True, "Summer office": False}
+    assert set(cand.loc[~cand.source.eq("office opened later"), "stand_in"]) == {False}
+    j = pick_site("Summer office (summer)", cand, kommuner, "sites")
+    assert cand.loc[j, "name"] == "Summer office" and pick_site("summer-office", cand, kommuner, "sites") == j
