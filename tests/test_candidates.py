@@ -186,10 +186,10 @@ def test_municipality_in_forbidden_and_required_sites_means_all_its_candidates(t
 # ---------------------------------------------------------------- evaluate-plan at the real localities
 #: Independent public coordinates of the localities of the 20 offices opened 2022-2024, by office
 #: name in data/stations: ("n1000", label) = Kartverket N1000 place-name label in ../shared;
-#: ("geonames", name) = GeoNames cities500 (data/places); ("osm", name) = OpenStreetMap 2026 police
+#: ("geonames", name) = GeoNames cities500 (data/places); ("osm", id) = OpenStreetMap 2026 police
 #: object in ../shared; ("airport", ICAO) = the airportsdata package; ("wgs84", lon, lat, source).
 REAL_LOCALITIES = {
-    "Magnormoen politistasjon": ("osm", "grensetjänsten"),  # Swedish border service at the crossing
+    "Magnormoen politistasjon": ("osm", 12850525199),  # "grensetjänsten", the Swedish border service at the crossing
     "Engerdal tjenestested": ("geonames", "Engerdal"),
     "Meråker tjenestested": ("n1000", "Meråker"),
     "Mortensrud politipost": ("wgs84", 10.831111, 59.848611, "de.wikipedia.org/wiki/Mortensrud (Norgeskart)"),
@@ -226,7 +226,7 @@ def _reference_points(shared: Path) -> dict[str, list]:
         elif kind == "geonames":
             pts = list(places[places.name == ref[1]].geometry)
         elif kind == "osm":
-            pts = list(osm[osm["name"] == ref[1]].geometry)
+            pts = list(osm[osm["osm_id"].astype(str) == str(ref[1])].geometry)
         elif kind == "airport":
             a = pytest.importorskip("airportsdata").load()[ref[1]]
             pts = list(gpd.GeoSeries([Point(a["lon"], a["lat"])], crs=4326).to_crs(25833))
