@@ -116,26 +116,22 @@ def _kommune_of(points: gpd.GeoDataFrame, kommuner: gpd.GeoDataFrame) -> np.ndar
     return num.to_numpy(str)
 
 
-def later_offices(all_offices: gpd.GeoDataFrame, baseline: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Office locations of the stations file that are not open in the baseline but open later
-    (``open_from`` set), as candidate rows: e.g. the 20 offices decided and opened in 2022-2024.
+def plan_sites_from_offices(offices: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Office locations as plan sites for ``evaluate`` (e.g. :func:`siting.data.stations.offices_opened`,
+    the 20 offices opened in 2022-2024, at their own recorded positions).
 
-    ``name`` is the office (``office``), ``aliases`` its ``office_id`` and location name, ``stand_in`` the file's flag
-    (True when its own address is not sourced and it stands at its municipality's centre).
+    ``name`` is the office (``office``), ``aliases`` its ``office_id`` and location name, ``stand_in``
+    the stations file's flag (True when its own address is not sourced and it stands at its
+    municipality's centre).
     """
-    if "open_from" not in all_offices:
-        return gpd.GeoDataFrame(columns=["name", "source", "type", "population", "kommunenummer", "aliases", "stand_in",
-                                         "geometry"], geometry="geometry", crs=25833)  # fmt: skip
-    later = all_offices[~all_offices["station_id"].isin(baseline["station_id"])
-                        & all_offices["open_from"].fillna("").astype(str).str.strip().ne("")]  # fmt: skip
-    office = later.get("office", later["name"]).fillna(later["name"])
-    aliases = [a for a in (later.get("office_id"), later["name"]) if a is not None]
+    office = offices.get("office", offices["name"]).fillna(offices["name"])
+    aliases = [a for a in (offices.get("office_id"), offices["name"]) if a is not None]
     return gpd.GeoDataFrame({
-        "name": office, "source": "office opened later", "type": later["type"], "population": 0,
-        "kommunenummer": later["kommunenummer"],
+        "name": office, "source": "office opened later", "type": offices["type"], "population": 0,
+        "kommunenummer": offices["kommunenummer"],
         "aliases": ["; ".join(dict.fromkeys(str(a) for a in t if str(a) != o)) for o, *t in zip(office, *aliases, strict=True)],
-        "stand_in": later.get("stand_in", pd.Series(False, index=later.index)).astype(bool),
-    }, geometry=later.geometry.to_numpy(), crs=25833).reset_index(drop=True)  # fmt: skip
+        "stand_in": offices.get("stand_in", pd.Series(False, index=offices.index)).astype(bool),
+    }, geometry=offices.geometry.to_numpy(), crs=25833).reset_index(drop=True)  # fmt: skip
 
 
 def dedup(points: gpd.GeoDataFrame, distance_m: float) -> tuple[np.ndarray, np.ndarray]:
@@ -185,7 +181,7 @@ def build_candidates(
         The bundled localities (default :func:`load_bundled_candidates`).
     plan_sites : GeoDataFrame, optional
         Sites added as they are, after the rule (not deduplicated, not excluded near offices),
-        e.g. :func:`later_offices` for ``evaluate``; with ``kommunenummer`` and ``aliases``.
+        e.g. :func:`plan_sites_from_offices` for ``evaluate``; with ``kommunenummer`` and ``aliases``.
 
     Returns
     -------

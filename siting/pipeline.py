@@ -186,8 +186,9 @@ def _wish_status_by_kommune(kommuner, wishes) -> pd.Series:
 
 def load_inputs(sc: Scenario, timer: Timer | None = None) -> Inputs:
     """Stage 1: read municipalities, offices, places, wishes; build demand points and candidates."""
-    from siting.candidates import build_candidates, later_offices
+    from siting.candidates import build_candidates, plan_sites_from_offices
     from siting.data import load_kommuner, load_places, load_stations
+    from siting.data.stations import offices_opened
     from siting.demand import build_demand
 
     timer = timer or Timer()
@@ -209,7 +210,7 @@ def load_inputs(sc: Scenario, timer: Timer | None = None) -> Inputs:
             demand = build_demand(kommuner, places, sc.demand.source, sc.demand.grid_file, sc.demand.cell_size_m)
             cs = sc.candidates
             # evaluate: offices opened after the baseline (the 20 of 2022-2024) are sites at their own places
-            plan = later_offices(load_stations(as_of=None), stations) if sc.model.type == "evaluate" else None
+            plan = plan_sites_from_offices(offices_opened()) if sc.model.type == "evaluate" else None
             cand = build_candidates(kommuner, places, stations, cs.sources, cs.min_distance_to_station_m, cs.extra_points,
                                     cs.dedup_distance_m, cs.extra_points_max_offshore_m, plan_sites=plan)  # fmt: skip
     kname = kommuner.set_index("kommunenummer")["name"]

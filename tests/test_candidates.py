@@ -259,7 +259,7 @@ def test_evaluate_plan_places_the_decided_offices_at_their_real_localities(share
     assert plan.set_index("name").loc["Mortensrud politipost"].geometry.distance(refs["Mortensrud politipost"][0]) < 500
 
 
-def test_later_offices_become_plan_sites_with_their_stand_in_flag(kommuner):
+def test_offices_become_plan_sites_with_their_stand_in_flag(kommuner):
     # synthetic office rows (tests only): one in the baseline, two opened later, one at a stand-in
     rows = gpd.GeoDataFrame({
         "station_id": ["a", "b", "c"], "office_id": ["old-office", "new-office", "summer-office"],
@@ -267,9 +267,9 @@ def test_later_offices_become_plan_sites_with_their_stand_in_flag(kommuner):
         "type": ["politistasjon", "tjenestested", "tjenestested"], "kommunenummer": ["0301", "3011", "1525"],
         "open_from": ["", "2023-06-13", "2023"], "stand_in": [False, True, False],
     }, geometry=gpd.points_from_xy([262000, 290000, 95000], [6650000, 6550000, 6900000]), crs=25833)  # fmt: skip
-    from siting.candidates import later_offices
+    from siting.candidates import plan_sites_from_offices
 
-    later = later_offices(rows, rows.iloc[:1])
+    later = plan_sites_from_offices(rows.iloc[1:])
     assert list(later["name"]) == ["New office", "Summer office"] and list(later["stand_in"]) == [True, False]
     cand = build_candidates(kommuner, load_places(), rows.iloc[:1], sources=["geonames"], plan_sites=later)
     plan = cand[cand.source == "office opened later"]
