@@ -531,20 +531,21 @@ def solve_model(sc: Scenario, problem: Problem, tm: TimeMatrix) -> Solution:
         return sol
     if mtype == "lscp":
         groups = problem.demand_districts if sc.model.target_scope == "district" else None
-        m = MODELS["lscp"](cost, w, 0, fixed=fixed, constraints=cons, service_radius=T,
+        m = MODELS["lscp"](cost, w, 0, fixed=fixed, constraints=cons, service_radius=T, cutoff_minutes=tm.cutoff,
                            target_share=sc.model.target_share, demand_groups=groups)  # fmt: skip
         sol = m.solve(solver=solver.name, time_limit=solver.time_limit, gap=solver.gap)
         minimum = len(sol.selected)
         if sc.model.then_best and sc.new_offices > minimum:
             req2 = np.asarray(cons.required, bool).copy()
             req2[sol.selected] = True
-            m2 = MODELS["mclp"](cost, w, sc.new_offices, fixed=fixed, constraints=replace(cons, required=req2), service_radius=T)
+            m2 = MODELS["mclp"](cost, w, sc.new_offices, fixed=fixed, constraints=replace(cons, required=req2), service_radius=T,
+                                cutoff_minutes=tm.cutoff)  # fmt: skip
             sol2 = m2.solve(solver=solver.name, time_limit=solver.time_limit, gap=solver.gap)
             sol2.stats = {**sol2.stats, "lscp_minimum_new_offices": minimum, "lscp_status": sol.status}
             return sol2
         sol.stats = {**sol.stats, "lscp_minimum_new_offices": minimum}
         return sol
-    params = {"service_radius": T}
+    params = {"service_radius": T, "cutoff_minutes": tm.cutoff}
     if mtype == "backup":
         params["backup_weight"] = sc.model.backup_weight
     if mtype == "pcenter":
@@ -681,6 +682,7 @@ def write_outputs(out: Path, sc: Scenario, scenario_path: Path, inputs: Inputs, 
         "inputs": {**inputs.sources, **({"roads": graph.info["input"]} if "input" in graph.info else {})},
         "data_sources": "data/SOURCES.md", "solver": sol.solver, "status": sol.status, "objective": sol.objective,
         "gap": sol.gap, "bound": sol.bound, "solve_runtime_s": round(sol.runtime, 3), "model": sol.model, "model_stats": sol.stats,
+        "cutoff": {k: v for k, v in sol.stats.items() if k.startswith(("cutoff_", "beyond_cutoff_"))},
         "new_sites": [str(sites.site_id.iloc[j]) for j in sol.selected], "stage_keys": keys, "matrix_cache": tm.cache,
         "timings_s": timer.stages,
     }  # fmt: skip
@@ -741,6 +743,10 @@ def run_scenario(path: str | Path, out: str | Path | None = None, force: bool = 
             sol = solve_model(sc, problem, tm)
         except InfeasibleError as exc:
             raise InfeasibleError(f"{Path(path).name}: {exc}") from None
+    if sol.stats.get("cutoff_may_change_optimum"):
+        log.warning("%d demand points (population %.0f) have no open office within the %g-min matrix cutoff: the cutoff may "
+                    "have changed the optimum; raise network.cutoff_minutes", sol.stats["beyond_cutoff_points"],
+                    sol.stats["beyond_cutoff_population"], sol.stats["cutoff_minutes"])  # fmt: skip
     with timer.stage("metrics"):
         result = compute_metrics_stage(sc, inputs, network, tm, sol)
     keys = {"inputs": inputs.key, "network": network.key, "network_content": network.content_key, "matrix": tm.key}

@@ -136,6 +136,9 @@ class Scenario(_Strict):
             raise ValueError("model.type evaluate needs a list of sites")
         if self.model.type in ("none",) and self.new_offices:
             raise ValueError("model.type none (baseline) needs new_offices: 0")
+        if self.model.type in ("mclp", "lscp", "backup", "hybrid") and self.network.cutoff_minutes < self.model.threshold_minutes:
+            raise ValueError(f"network.cutoff_minutes ({self.network.cutoff_minutes:g}) is below model.threshold_minutes "
+                             f"({self.model.threshold_minutes:g}): coverage within the threshold cannot be measured; raise the cutoff")  # fmt: skip
         return self
 
     def digest(self) -> str:

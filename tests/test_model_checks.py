@@ -9,8 +9,10 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -279,3 +281,35 @@ def test_objective_equals_cost_recomputed_from_the_matrix(model, seed):
         assert sol.objective == pytest.approx(_recompute(model.name, cost, w, fixed, sol.selected, bonus), abs=1e-6)
         objectives.append(sol.objective)
     assert objectives[0] == pytest.approx(objectives[1])
+
+
+def test_ctrl_c_during_a_highs_solve_stops_the_run(tmp_path):
+    """SIGINT while HiGHS is solving: the solve stops at once and KeyboardInterrupt reaches the caller."""
+    code = (
+        "import sys\n"
+        "sys.path.insert(0, 'tests')\n"
+        "import siting.models.base as base\n"
+        "from test_model_checks import lcg_points\n"
+        "import numpy as np\n"
+        "cost = lcg_points(15000, 7).reshape(300, 100)\n"  # uniform random times: HiGHS needs minutes
+        "orig = base._solve\n"
+        "def marked(*a):\n"
+        "    print('solving', file=sys.stderr, flush=True)\n"  # stdout goes to the solver log meanwhile
+        "    return orig(*a)\n"
+        "base._solve = marked\n"
+        "from siting.models import PMedian\n"
+        "try:\n"
+        "    PMedian.from_cost_matrix(cost, np.ones(300), 10).solve(time_limit=600)\n"
+        "    print('finished', flush=True)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', flush=True)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert proc.stderr.readline().strip() == "solving"
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert out.strip() == "interrupted", out + err

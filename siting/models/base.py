@@ -489,11 +489,39 @@ class SitingModel:
         ranked = self.rank(chosen)
         open_sites = np.r_[np.flatnonzero(self.fixed), ranked].astype(int)
         assign, t = assign_nearest(self.cost, open_sites)
+        stats = {**(stats or getattr(self, "stats", {})), **self.cutoff_report(t, objective)}
         return Solution(
             model=self.name, selected=ranked, open_sites=np.sort(open_sites), assignment=assign, assignment_time=t,
             objective=objective, status=status, gap=gap, bound=bound, runtime=runtime, solver=solver,
-            log_path=log_path, stats=stats or getattr(self, "stats", {}),
+            log_path=log_path, stats=stats,
         )  # fmt: skip
+
+    #: Objective counts drive times (not only coverage within a radius): a matrix cutoff can matter.
+    time_objective = False
+
+    def cutoff_report(self, assigned_time: np.ndarray, objective: float) -> dict:
+        """With ``cutoff_minutes`` (the matrix holds no time beyond it): how many demand points have no
+        open site within the cutoff, and whether the cutoff could have changed the optimum.
+
+        For a time objective it cannot when every such point is within the cutoff of its assigned
+        site and the penalty for a point beyond it is at most the cutoff: every uncut time beyond
+        the cutoff is then at least what the model charged, so the model's objective of any plan is
+        a lower limit of its uncut objective and equals it for the chosen plan. For coverage models
+        the cutoff changes nothing when it is at least the service radius.
+        """
+        cutoff = self.params.get("cutoff_minutes")
+        if cutoff is None:
+            return {}
+        beyond = (self.weights > 0) & ~np.isfinite(assigned_time)
+        report = {"cutoff_minutes": float(cutoff), "beyond_cutoff_points": int(beyond.sum()),
+                  "beyond_cutoff_population": float(self.weights[beyond].sum())}  # fmt: skip
+        if self.time_objective:
+            report["cutoff_penalty_minutes"] = unreachable_cost(self)
+            may = bool(beyond.any()) or unreachable_cost(self) > float(cutoff) + 1e-9
+        else:
+            may = float(self.params.get("service_radius", 0.0)) > float(cutoff) + 1e-9
+        report["cutoff_may_change_optimum"] = may
+        return report
 
     def rank(self, chosen: np.ndarray, limit: int | None = None) -> np.ndarray:
         """Order chosen sites by marginal gain in population-weighted time (greedy, ties by index);
@@ -515,11 +543,16 @@ class SitingModel:
 
 
 def unreachable_cost(model: SitingModel) -> float:
-    """Cost charged for a demand point no open site reaches: ``unreachable_minutes`` if given,
-    else twice the largest time in the matrix (documented penalty)."""
+    """Cost charged for a demand point no open site reaches: ``unreachable_minutes`` if given; else,
+    for a matrix cut at ``cutoff_minutes``, the cutoff itself (a lower limit of every time beyond
+    it, so the objective and bound stay lower limits of the uncut ones); else twice the largest
+    time in the matrix."""
     given = model.params.get("unreachable_minutes")
     if given is not None:
         return float(given)
+    cutoff = model.params.get("cutoff_minutes")
+    if cutoff is not None:
+        return float(cutoff)
     top = float(model.cost.data.max()) if model.cost.nnz else 60.0
     return 2.0 * max(top, 1.0)
 

@@ -94,6 +94,7 @@ class PMedian(SitingModel):
     """
 
     name = "pmedian"
+    time_objective = True
 
     def build(self):
         prob = pulp.LpProblem("pmedian", pulp.LpMinimize)
@@ -236,6 +237,15 @@ class PCenter(SitingModel):
                                   relative_gap(float(radius), bound), bound, _time.perf_counter() - t0, solver, log_path)  # fmt: skip
 
 
+    def cutoff_report(self, assigned_time, objective) -> dict:
+        """As :meth:`SitingModel.cutoff_report`; for p-center the cutoff cannot change the optimum when
+        the optimal radius is within it (any better plan would have all its times within it too)."""
+        report = super().cutoff_report(assigned_time, objective)
+        if report:
+            report["cutoff_may_change_optimum"] = bool(objective > report["cutoff_minutes"] + 1e-9)
+        return report
+
+
 def _remaining(bounds: dict, groups: dict, chosen) -> dict:
     """Per-group bounds minus the sites already ``chosen`` in each group (never below 0)."""
     out = {}
@@ -267,6 +277,7 @@ class Hybrid(SitingModel):
     """
 
     name = "hybrid"
+    time_objective = True
 
     def build(self):
         radius = float(self.params.get("service_radius", 30.0))
