@@ -744,9 +744,9 @@ def run_scenario(path: str | Path, out: str | Path | None = None, force: bool = 
         except InfeasibleError as exc:
             raise InfeasibleError(f"{Path(path).name}: {exc}") from None
     if sol.stats.get("cutoff_may_change_optimum"):
-        log.warning("%d demand points (population %.0f) have no open office within the %g-min matrix cutoff: the cutoff may "
-                    "have changed the optimum; raise network.cutoff_minutes", sol.stats["beyond_cutoff_points"],
-                    sol.stats["beyond_cutoff_population"], sol.stats["cutoff_minutes"])  # fmt: skip
+        log.warning("the %g-min drive-time cutoff may have changed the optimum (%d demand points, population %.0f, have no "
+                    "open office within it); raise network.cutoff_minutes", sol.stats["cutoff_minutes"],
+                    sol.stats["beyond_cutoff_points"], sol.stats["beyond_cutoff_population"])  # fmt: skip
     with timer.stage("metrics"):
         result = compute_metrics_stage(sc, inputs, network, tm, sol)
     keys = {"inputs": inputs.key, "network": network.key, "network_content": network.content_key, "matrix": tm.key}

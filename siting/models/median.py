@@ -236,7 +236,6 @@ class PCenter(SitingModel):
         return self.make_solution(np.array(sorted(chosen)), float(radius), "optimal" if proven else "feasible",
                                   relative_gap(float(radius), bound), bound, _time.perf_counter() - t0, solver, log_path)  # fmt: skip
 
-
     def cutoff_report(self, assigned_time, objective) -> dict:
         """As :meth:`SitingModel.cutoff_report`; for p-center the cutoff cannot change the optimum when
         the optimal radius is within it (any better plan would have all its times within it too)."""
