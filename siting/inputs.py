@@ -222,3 +222,16 @@ register(InputSpec(
     "OpenStreetMap amenity=police in Norway (2026 extract, reconciled to 2022), ODbL © OpenStreetMap contributors",
     bundle="stations/stations.csv",
 ))
+register(InputSpec(
+    "crime",
+    "SSB table 08487, reported offences by municipality (gjerningssted), two-year averages 2020-2023, NLOD 2.0 "
+    "Statistisk sentralbyrå",
+    bundle="crime/offences_08487.csv",
+    scenario_field="demand.offences.file",
+))
+register(InputSpec(
+    "wishes",
+    "Municipal positions on a new police office (letter of 23 Feb 2022): 16 sourced records with evidence strength",
+    bundle="wishes/wishes.csv",
+    scenario_field="wishes.file",
+))

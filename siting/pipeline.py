@@ -132,7 +132,8 @@ class Inputs:
     wishes : DataFrame or None
         Municipalities' wishes (``wishes.file``).
     demand : GeoDataFrame
-        Demand points with ``population``, ``kommunenummer``, ``politidistrikt``, ``fylke``.
+        Demand points with ``population``, ``kommunenummer``, ``politidistrikt``, ``fylke`` and the
+        reported offences spread over them (``offences``, ``offences_low``, ``offences_high``).
     candidates : GeoDataFrame
         Candidate sites for new offices.
     sites : GeoDataFrame
@@ -142,6 +143,10 @@ class Inputs:
     sources : dict
         The named inputs read (:mod:`siting.inputs`): name → path, origin (scenario, cache or
         bundle) and source; written to ``manifest.json``.
+    offences : DataFrame or None
+        Reported offences per municipality (:func:`siting.data.crime.load_offences`).
+    crime_info : dict
+        The assumptions made spreading the offences (for the manifest).
     """
 
     kommuner: gpd.GeoDataFrame
@@ -153,6 +158,8 @@ class Inputs:
     sites: gpd.GeoDataFrame
     key: str
     sources: dict = field(default_factory=dict)
+    offences: pd.DataFrame | None = None
+    crime_info: dict = field(default_factory=dict)
 
     @property
     def n_fixed(self) -> int:
@@ -202,12 +209,19 @@ def load_inputs(sc: Scenario, timer: Timer | None = None) -> Inputs:
             stations = load_stations()
             places = load_places()
         wishes = None
-        if sc.wishes.file is not None:
+        if "wishes" in sc.input_paths():  # wishes.file or inputs.wishes
             from siting.wishes import load_wishes
 
-            wishes = load_wishes(sc.wishes.file, kommuner=kommuner)
+            wishes = load_wishes(named_inputs.resolve("wishes").path, kommuner=kommuner)
         with timer.stage("demand & candidates"):
+            from siting.crime import spread_offences
+            from siting.data.crime import load_offences
+
             demand = build_demand(kommuner, places, sc.demand.source, sc.demand.grid_file, sc.demand.cell_size_m)
+            o = sc.demand.offences
+            offences = load_offences(o.period, o.group, kommuner=kommuner)
+            spread, crime_info = spread_offences(demand, offences)
+            demand = demand.assign(**{c: spread[c].to_numpy() for c in spread.columns})
             cs = sc.candidates
             # evaluate: offices opened after the baseline (the 20 of 2022-2024) are sites at their own places
             plan = plan_sites_from_offices(offices_opened()) if sc.model.type == "evaluate" else None
@@ -220,8 +234,9 @@ def load_inputs(sc: Scenario, timer: Timer | None = None) -> Inputs:
         cand.assign(fixed=False),
     ], ignore_index=True)  # fmt: skip
     sites = gpd.GeoDataFrame(sites, geometry="geometry", crs=25833)
-    sites["wish_status"] = sites.kommunenummer.map(_wish_status_by_kommune(kommuner, wishes)).fillna("no answer")
-    out = Inputs(kommuner, stations, places, wishes, demand, cand, sites, key, {n: i.as_dict() for n, i in used.items()})
+    sites["wish_status"] = sites.kommunenummer.map(_wish_status_by_kommune(kommuner, wishes)).fillna("no answer on file")
+    out = Inputs(kommuner, stations, places, wishes, demand, cand, sites, key, {n: i.as_dict() for n, i in used.items()},
+                 offences=offences, crime_info=crime_info)  # fmt: skip
     _INPUTS.put(key, out)
     return out
 
@@ -443,7 +458,7 @@ class Problem:
     Attributes
     ----------
     weights : ndarray
-        Population per demand point.
+        Model weight per demand point (``demand.weight``: population, offences or a blend).
     fixed : ndarray of bool
         Existing offices (always open) per site.
     constraints : SiteConstraints
@@ -459,6 +474,8 @@ class Problem:
     constraints: SiteConstraints
     demand_districts: np.ndarray
     plan: np.ndarray | None = None
+    capacity_weights: np.ndarray | None = None
+    notes: dict = field(default_factory=dict)
 
 
 def site_hits(names: list[str], inputs: Inputs, what: str) -> list[np.ndarray]:
@@ -494,18 +511,45 @@ def build_problem(sc: Scenario, inputs: Inputs) -> Problem:
             group = f"required site {name}"
             cons.groups[group] = np.where(np.isin(np.arange(len(sites)), hit), "yes", "no")
             cons.min_per_group[group] = {"yes": 1}
+    from siting.crime import demand_weights
+
+    weights, weight_desc = demand_weights(inputs.demand, sc.demand.weight)
+    notes = {"demand_weight": {"spec": sc.demand.weight, "formula": weight_desc}}
+    if sc.demand.weight != "population":
+        notes["demand_weight"]["offences"] = inputs.crime_info
     if inputs.wishes is not None:
-        declined = sites["wish_status"].eq("declined").to_numpy() & ~fixed
-        premises = sites["wish_status"].eq("asked_with_premises").to_numpy() & ~fixed
+        from siting.wishes import counts_for
+
+        status = sites["wish_status"]
+        excl = counts_for(inputs.wishes, sites.kommunenummer, sc.wishes.exclude_min_evidence).to_numpy()
+        strong = counts_for(inputs.wishes, sites.kommunenummer, sc.wishes.bonus_min_evidence).to_numpy()
+        declined = status.eq("declined").to_numpy() & ~fixed & excl
+        premises = status.eq("asked_with_premises").to_numpy() & ~fixed & strong
+        asked = status.isin(["asked", "asked_with_premises"]).to_numpy() & ~fixed & strong
         if sc.wishes.exclude_declined:
             forbidden |= declined & ~required
+        scale = float(weights.sum()) / max(sc.new_offices, 1)
+        bonus = np.zeros(len(sites))
         if sc.wishes.asked_with_premises == "require":
             # one site per such municipality: its first candidate (the municipality centre if present)
             first = sites[premises].drop_duplicates("kommunenummer").index.to_numpy()
             required[first] = True
         elif sc.wishes.asked_with_premises == "bonus":
-            scale = float(inputs.weights.sum()) / max(sc.new_offices, 1)
-            cons.wish_bonus = np.where(premises, sc.wishes.bonus * scale, 0.0)
+            bonus = np.where(premises, sc.wishes.bonus * scale, 0.0)
+        if sc.wishes.asked == "bonus":  # one bonus per municipality, on its main place
+            from siting.candidates import pick_site
+
+            for k in sorted(set(sites.kommunenummer[asked])):
+                bonus[pick_site(k, inputs.candidates, inputs.kommuner, "wishes") + inputs.n_fixed] = sc.wishes.bonus * scale
+        if bonus.any():
+            cons.wish_bonus = bonus
+        notes["wishes_policy"] = {
+            "excluded_municipalities": sorted(set(sites.kommune[declined & forbidden])) if sc.wishes.exclude_declined else [],
+            "bonus_municipalities": sorted(set(sites.kommune[bonus > 0])),
+            "bonus_per_site": float(sc.wishes.bonus * scale) if bonus.any() else 0.0,
+            "exclude_min_evidence": sc.wishes.exclude_min_evidence, "bonus_min_evidence": sc.wishes.bonus_min_evidence,
+            "declined_not_counted": sorted(set(sites.kommune[status.eq("declined").to_numpy() & ~fixed & ~excl])),
+        }  # fmt: skip
     cons.forbidden, cons.required = forbidden, required
     if sc.constraints.max_per_kommune is not None:
         cons.max_per_group["kommunenummer"] = sc.constraints.max_per_kommune
@@ -514,7 +558,11 @@ def build_problem(sc: Scenario, inputs: Inputs) -> Problem:
     if sc.constraints.min_per_district is not None:
         cons.min_per_group["politidistrikt"] = sc.constraints.min_per_district
     plan = plan_sites(sc.sites, inputs) if sc.model.type == "evaluate" else None
-    return Problem(inputs.weights, fixed, cons, inputs.demand.politidistrikt.to_numpy(str), plan)
+    cap = sc.model.capacity
+    cap_w = None
+    if cap is not None:
+        cap_w = weights if cap.measure == "weight" else inputs.demand[cap.measure].to_numpy(float)
+    return Problem(weights, fixed, cons, inputs.demand.politidistrikt.to_numpy(str), plan, cap_w, notes)
 
 
 def solve_model(sc: Scenario, problem: Problem, tm: TimeMatrix) -> Solution:
@@ -552,7 +600,14 @@ def solve_model(sc: Scenario, problem: Problem, tm: TimeMatrix) -> Solution:
         params["fixed_times"] = tm.before
     if mtype == "hybrid":
         params.update(objective_weights=sc.model.objective_weights, lexicographic=sc.model.lexicographic, solver=solver.name)
-    m = MODELS[mtype](cost, w, sc.new_offices, fixed=fixed, constraints=cons, **params)
+    model_cls = MODELS[mtype]
+    if sc.model.capacity is not None:
+        from siting.models import CAPACITATED
+
+        model_cls = CAPACITATED[mtype]
+        params.update(capacity=sc.model.capacity.max_per_office, capacity_weights=problem.capacity_weights,
+                      split_demand=sc.model.capacity.split_demand)  # fmt: skip
+    m = model_cls(cost, w, sc.new_offices, fixed=fixed, constraints=cons, **params)
     return m.solve(solver=solver.name, time_limit=solver.time_limit, gap=solver.gap)
 
 
@@ -642,7 +697,15 @@ def compute_metrics_stage(sc: Scenario, inputs: Inputs, network: Network, tm: Ti
     proposals = site_table(inputs, sol.selected, before, after, nearest, T)
     status_by_k = _wish_status_by_kommune(kommuner, inputs.wishes)
     kom = kommuner.merge(kommune_table(demand, before, after), on="kommunenummer", how="left")
-    kom["wish_status"] = kom.kommunenummer.map(status_by_k).fillna("no answer")
+    if inputs.offences is not None:
+        from siting.crime import add_per_1000, crime_metrics, kommune_crime_table
+
+        metrics["crime"] = crime_metrics(demand, before, after, T, inputs.crime_info)
+        c = metrics["crime"]["national"]
+        metrics["headline"].update(share_offences_within_T_before=c["share_offences_within_T_before"],
+                                   share_offences_within_T_after=c["share_offences_within_T_after"])  # fmt: skip
+        kom = add_per_1000(kom.merge(kommune_crime_table(demand, before, after, T, inputs.offences), on="kommunenummer", how="left"))
+    kom["wish_status"] = kom.kommunenummer.map(status_by_k).fillna("no answer on file")
     kom["offers_premises"] = kom["wish_status"].eq("asked_with_premises")
     kom["new_offices"] = kom.kommunenummer.map(proposals.groupby("kommunenummer").size() if len(proposals) else {}).fillna(0).astype(int)
     if inputs.wishes is not None:
@@ -650,14 +713,19 @@ def compute_metrics_stage(sc: Scenario, inputs: Inputs, network: Network, tm: Ti
         got = set(proposals.kommunenummer)
         declined = set(kom.kommunenummer[kom.wish_status.eq("declined")])
         metrics["wishes"] = {"asked": len(wanted), "asked_and_got_office": len(wanted & got),
-                             "declined_but_got_office": len(declined & got)}  # fmt: skip
+                             "declined_but_got_office": len(declined & got),
+                             "records": len(inputs.wishes), "records_by_evidence": inputs.wishes.evidence.value_counts().to_dict(),
+                             "no_answer_on_file": int(kom.wish_status.eq("no answer on file").sum())}  # fmt: skip
+        from siting.wishes import NATIONAL_AGGREGATES
+
+        metrics["wishes"]["national_aggregates"] = NATIONAL_AGGREGATES  # shown on the map panel
     return RunMetrics(metrics, proposals, kom, after)
 
 
 # ------------------------------------------------------------------------------------------- 6 outputs
 def write_outputs(out: Path, sc: Scenario, scenario_path: Path, inputs: Inputs, network: Network, tm: TimeMatrix,
                   sol: Solution, result: RunMetrics, timer: Timer, keys: dict, force: bool = False,
-                  t_start: float | None = None) -> Path:  # fmt: skip
+                  t_start: float | None = None, notes: dict | None = None) -> Path:  # fmt: skip
     """Stage 6 (the only one that writes): the run folder, atomically.
 
     ``proposals.gpkg``/``.csv``, ``kommuner.csv``, ``metrics.json``, ``manifest.json``,
@@ -684,7 +752,7 @@ def write_outputs(out: Path, sc: Scenario, scenario_path: Path, inputs: Inputs, 
         "gap": sol.gap, "bound": sol.bound, "solve_runtime_s": round(sol.runtime, 3), "model": sol.model, "model_stats": sol.stats,
         "cutoff": {k: v for k, v in sol.stats.items() if k.startswith(("cutoff_", "beyond_cutoff_"))},
         "new_sites": [str(sites.site_id.iloc[j]) for j in sol.selected], "stage_keys": keys, "matrix_cache": tm.cache,
-        "timings_s": timer.stages,
+        "timings_s": timer.stages, **(notes or {}),
     }  # fmt: skip
     with timer.stage("outputs"), atomic_dir(out, force=force) as tmp:
         pcsv = proposals.drop(columns="geometry").copy()
@@ -750,7 +818,8 @@ def run_scenario(path: str | Path, out: str | Path | None = None, force: bool = 
     with timer.stage("metrics"):
         result = compute_metrics_stage(sc, inputs, network, tm, sol)
     keys = {"inputs": inputs.key, "network": network.key, "network_content": network.content_key, "matrix": tm.key}
-    write_outputs(out, sc, Path(path), inputs, network, tm, sol, result, timer, keys, force=force, t_start=t_start)
+    write_outputs(out, sc, Path(path), inputs, network, tm, sol, result, timer, keys, force=force, t_start=t_start,
+                  notes=problem.notes)  # fmt: skip
     if copy_map and sc.outputs.map and sc.outputs.maps_copy and Path(path).resolve().parent == SCENARIO_DIR.resolve():
         with atomic_path(MAPS_DIR / f"{sc.name}.html") as tmpmap:
             shutil.copyfile(out / "map.html", tmpmap)

@@ -15,10 +15,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from siting.errors import SitingError
 from siting.network import NetworkSpec
+from siting.wishes.schema import Evidence
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class CapacitySettings(_Strict):
+    max_per_office: float = Field(gt=0, description="most workload one new office takes (in `measure` units)")
+    measure: Literal["population", "offences", "weight"] = Field("weight", description="what the limit counts")
+    split_demand: bool = Field(True, description="a demand cell may be served by two offices (false: whole)")
 
 
 class ModelSettings(_Strict):
@@ -30,12 +37,34 @@ class ModelSettings(_Strict):
     objective_weights: dict[Literal["coverage", "time"], float] = Field(default_factory=lambda: {"coverage": 1.0, "time": 0.01})
     lexicographic: bool = False
     backup_weight: float = Field(1.0, ge=0)
+    capacity: CapacitySettings | None = Field(None, description="workload limit per new office (mclp, pmedian)")
+
+    @model_validator(mode="after")
+    def _capacity_model(self):
+        if self.capacity is not None and self.type not in ("mclp", "pmedian"):
+            raise ValueError(f"model.capacity works with model.type mclp or pmedian, not {self.type}")
+        return self
+
+
+class OffenceSettings(_Strict):
+    period: Literal["2020-2021", "2021-2022", "2022-2023"] = Field("2021-2022", description="SSB 08487 two-year average")
+    group: Literal["all", "property_theft", "violence", "drugs", "public_order", "traffic", "other"] = "all"
+    file: Path | None = Field(None, description="a crime table in the bundle's format (default: bundled SSB 08487)")
 
 
 class DemandSettings(_Strict):
     source: Literal["auto", "grid", "places"] = "auto"
     grid_file: Path | None = None
     cell_size_m: float = Field(2000.0, ge=250, description="aggregate the 250 m grid to cells of this size")
+    weight: Literal["population", "offences"] | dict[Literal["population", "offences"], float] = Field(
+        "population", description="model weight per demand point: population, offences or {population: a, offences: b}")
+    offences: OffenceSettings = Field(default_factory=OffenceSettings)
+
+    @model_validator(mode="after")
+    def _weight(self):
+        if isinstance(self.weight, dict) and (any(v < 0 for v in self.weight.values()) or sum(self.weight.values()) <= 0):
+            raise ValueError("demand.weight shares must be >= 0 and not all 0")
+        return self
 
 
 CandidateSource = Literal["n1000_place", "n1000_builtup", "geonames", "ssb_cluster", "kommune_point"]
@@ -68,7 +97,10 @@ class WishSettings(_Strict):
     file: Path | None = None
     exclude_declined: bool = False
     asked_with_premises: Literal["ignore", "bonus", "require"] = "ignore"
+    asked: Literal["ignore", "bonus"] = Field("ignore", description="bonus for municipalities that asked (premises or not)")
     bonus: float = Field(0.05, ge=0, description="bonus as a share of the objective of one average site")
+    exclude_min_evidence: Evidence = Field("formal answer", description="weakest evidence of a 'no' that excludes sites")
+    bonus_min_evidence: Evidence = Field("formal answer", description="weakest evidence of a 'yes' that earns the bonus")
 
 
 class ConstraintSettings(_Strict):
@@ -119,18 +151,25 @@ class Scenario(_Strict):
         return v
 
     def input_paths(self) -> dict[str, Path]:
-        """The scenario's file per named input: ``inputs:`` plus ``demand.grid_file`` and ``network.path``."""
+        """The scenario's file per named input: ``inputs:`` plus ``demand.grid_file``, ``network.path``,
+        ``demand.offences.file`` and ``wishes.file``."""
         out = dict(self.inputs)
-        for name, value in (("population_grid", self.demand.grid_file), ("roads", self.network.path)):
+        for name, value in self._field_inputs():
             if value is not None:
                 out[name] = value
         return out
 
+    def _field_inputs(self) -> tuple:
+        return (("population_grid", self.demand.grid_file), ("roads", self.network.path),
+                ("crime", self.demand.offences.file), ("wishes", self.wishes.file))  # fmt: skip
+
     @model_validator(mode="after")
     def _consistent(self):
-        for name, value in (("population_grid", self.demand.grid_file), ("roads", self.network.path)):
+        fields = {"population_grid": "demand.grid_file", "roads": "network.path", "crime": "demand.offences.file",
+                  "wishes": "wishes.file"}  # fmt: skip
+        for name, value in self._field_inputs():
             if value is not None and name in self.inputs and Path(self.inputs[name]) != Path(value):
-                field = "demand.grid_file" if name == "population_grid" else "network.path"
+                field = fields[name]
                 raise ValueError(f"inputs.{name} and {field} name different files; keep one")
         if self.model.type == "evaluate" and not self.sites:
             raise ValueError("model.type evaluate needs a list of sites")
@@ -198,8 +237,11 @@ def scenario_errors(path: str | Path) -> tuple[Scenario | None, list[str]]:
         return None, errors
     # relative paths are relative to the scenario file
     base = p.resolve().parent
-    for section, attr in (("demand", "grid_file"), ("candidates", "extra_points"), ("network", "path"), ("wishes", "file")):
-        obj = getattr(sc, section)
+    for section, attr in (("demand", "grid_file"), ("candidates", "extra_points"), ("network", "path"), ("wishes", "file"),
+                          ("demand.offences", "file")):  # fmt: skip
+        obj = sc
+        for part in section.split("."):
+            obj = getattr(obj, part)
         val = getattr(obj, attr)
         if val is not None and not Path(val).is_absolute():
             setattr(obj, attr, (base / val).resolve())

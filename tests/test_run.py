@@ -33,7 +33,7 @@ def fast_copy(name: str, tmp_path: Path, **changes) -> Path:
 
 def test_all_seven_scenarios_are_shipped():
     assert set(SHIPPED) == {"baseline", "reform-criterion", "max-coverage-30", "min-average-time", "wishes-first",
-                            "district-balanced", "evaluate-plan"}  # fmt: skip
+                            "district-balanced", "evaluate-plan", "ministry-criteria"}  # fmt: skip
     assert main(["validate", *[str(SCENARIO_DIR / f"{s}.yaml") for s in SHIPPED]]) == 0
 
 

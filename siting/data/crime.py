@@ -53,7 +53,7 @@ def load_offences(
         Municipalities (``kommunenummer``): the result has one row for each, in their order, and
         numbers outside it are an error.
     path : path, optional
-        A CSV in the bundle's format (default: the bundled file).
+        A CSV in the bundle's format (default: input ``crime``, resolved scenario > cache > bundle).
 
     Returns
     -------
@@ -65,7 +65,9 @@ def load_offences(
         offences not placed in a municipality), ``suppressed`` and ``no_data`` (lists of
         ``"NNNN Name"``), ``source``.
     """
-    p = Path(path) if path else CRIME_PATH
+    from siting.inputs import resolve
+
+    p = resolve("crime", path).path
     if period not in PERIODS:
         raise DataError(f"unknown crime period '{period}' (allowed: {', '.join(PERIODS)})", field="demand.offences.period")
     col = GROUPS.get(group, group)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -15,7 +15,8 @@ STATUSES = ("asked_with_premises", "asked", "declined", "unclear", "no answer on
 #: answer``: the answer's content as reported by others (news, police); ``statement``: a mayor's or
 #: council's position, not the answer itself; ``inferred after the fact``: deduced from later events
 #: (e.g. the office was granted).
-EVIDENCE = ("formal answer", "reported answer", "statement", "inferred after the fact")
+Evidence = Literal["formal answer", "reported answer", "statement", "inferred after the fact"]
+EVIDENCE = get_args(Evidence)
 #: Columns a wishes file must have (others default as in :class:`WishRecord`).
 REQUIRED_COLUMNS = ("kommunenummer", "wants_office")
 
@@ -48,7 +49,7 @@ class WishRecord(BaseModel):
     date: str = Field("", pattern=r"^(\d{4}(-\d{2}(-\d{2})?)?)?$")
     source_document: str = ""
     source_url: str = ""
-    evidence: Literal["formal answer", "reported answer", "statement", "inferred after the fact"] = "formal answer"
+    evidence: Evidence = "formal answer"
     reviewed: Literal["yes", "no"] = "no"
 
     @field_validator("contact_channels")
