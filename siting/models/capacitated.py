@@ -24,6 +24,8 @@ brute force over all site sets in ``tests/test_capacitated.py``.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pulp
 
@@ -70,20 +72,15 @@ class _Capacitated(SitingModel):
         return x, rows, cols
 
     def evaluate(self, chosen) -> float:
-        """Exact capacitated objective of fixed + ``chosen`` (a small LP/MIP with the sites fixed)."""
+        """Exact capacitated objective of fixed + ``chosen`` (the allocation LP/MIP with the sites
+        fixed), wish bonus included. The allocation it finds is the one :meth:`loads` reports."""
         chosen = {int(j) for j in np.asarray(chosen, int)}
         y = {int(j): (1 if int(j) in chosen else 0) for j in np.flatnonzero(self.allowed())}
         prob = pulp.LpProblem(f"{self.name}_eval", self.sense)
         prob += self._objective(prob, y, bonus=False)
-        _run(prob, "highs", 600, 0.0, self.params.get("log_path") or "/dev/null")
-        return float(pulp.value(prob.objective) or 0.0) + self._bonus_value(chosen)
-
-    def _bonus_value(self, chosen) -> float:
-        bonus = self.constraints.wish_bonus
-        if bonus is None:
-            return 0.0
-        s = float(sum(bonus[j] for j in chosen))
-        return s if self.sense == pulp.LpMaximize else -s
+        _run(prob, "highs", None, 0.0, self.params.get("log_path") or os.devnull)
+        bonus = self.bonus_of(sorted(chosen))
+        return float(pulp.value(prob.objective) or 0.0) + (bonus if self.sense == pulp.LpMaximize else -bonus)
 
     def loads(self, solution_sites, x, rows, cols) -> dict[int, float]:
         """Workload (in ``capacity_weights`` units) allocated to each new site."""
