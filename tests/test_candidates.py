@@ -277,3 +277,14 @@ def test_offices_become_plan_sites_with_their_stand_in_flag(kommuner):
     assert set(cand.loc[~cand.source.eq("office opened later"), "stand_in"]) == {False}
     j = pick_site("Summer office (summer)", cand, kommuner, "sites")
     assert cand.loc[j, "name"] == "Summer office" and pick_site("summer-office", cand, kommuner, "sites") == j
+
+
+def test_run_with_a_point_outside_norway_is_one_line_exit_2(tmp_path, capsys):
+    from siting.cli import main
+
+    pts = _csv(tmp_path, "name,lon,lat\nParis,2.3522,48.8566\n")
+    sc = _scenario(tmp_path, "paris", candidates={"extra_points": str(pts)})
+    assert main(["run", str(sc), "--out", str(tmp_path / "run"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("siting: error:") and "\n" not in err and "Paris" in err and "Norway's land area" in err
+    assert not (tmp_path / "run").exists()
