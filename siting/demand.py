@@ -106,7 +106,7 @@ def grid_demand(kommuner: gpd.GeoDataFrame, path: Path, cell_size: float = 2000.
     if extra is not None:
         gdf = pd.concat([gdf, extra], ignore_index=True)
     return _finish(gdf, kommuner, f"SSB 250 m population grid 2022 ({path.name}), censored cells 5→{CENSORED_MEAN}, "
-                   f"rescaled to SSB 07459 per municipality, aggregated to {cell_size:g} m")  # fmt: skip
+                   f"rescaled to SSB 07459 per municipality, aggregated to {cell_size:g} m", "grid", cell_size)  # fmt: skip
 
 
 def _places_fallback(kommuner: gpd.GeoDataFrame, places: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
@@ -131,16 +131,29 @@ def places_demand(kommuner: gpd.GeoDataFrame, places: gpd.GeoDataFrame) -> gpd.G
     """Demand points from GeoNames places plus each municipality's remainder (fallback)."""
     gdf = _places_fallback(kommuner, places)
     return _finish(gdf, kommuner, "SSB 07459 per municipality over GeoNames places (remainder at the municipality's "
-                   "representative point)")  # fmt: skip
+                   "representative point)", "places", None)  # fmt: skip
 
 
-def _finish(gdf: gpd.GeoDataFrame, kommuner: gpd.GeoDataFrame, model: str) -> gpd.GeoDataFrame:
+def _finish(gdf: gpd.GeoDataFrame, kommuner: gpd.GeoDataFrame, model: str, source: str,
+            resolution_m: float | None) -> gpd.GeoDataFrame:  # fmt: skip
     attrs = kommuner.set_index("kommunenummer")[["politidistrikt", "fylke"]]
     gdf = gdf.join(attrs, on="kommunenummer")
     gdf = gdf[gdf["population"] > 0].sort_values(["kommunenummer", "x", "y"]).reset_index(drop=True)
     gdf["demand_id"] = np.arange(len(gdf))
     gdf.attrs["demand_model"] = model
+    gdf.attrs["demand_source"] = source
+    gdf.attrs["resolution_m"] = resolution_m
     return gdf[["demand_id", "kommunenummer", "politidistrikt", "fylke", "population", "geometry"]]
+
+
+def describe(demand: gpd.GeoDataFrame) -> dict:
+    """What the demand points are, for ``metrics.json`` and ``manifest.json``.
+
+    ``source`` is ``grid`` (SSB population grid) or ``places``; ``resolution_m`` the cell size the
+    250 m grid was aggregated to (None for places); ``points`` the number of demand points.
+    """
+    res = demand.attrs.get("resolution_m")
+    return {"source": demand.attrs.get("demand_source"), "resolution_m": None if res is None else int(res), "points": len(demand)}
 
 
 def build_demand(kommuner, places, source: str = "auto", grid_file: Path | None = None, cell_size: float = 2000.0):

@@ -38,6 +38,7 @@ import scipy.sparse as sp
 from siting import __version__
 from siting import inputs as named_inputs
 from siting.data.stations import count_offices
+from siting.demand import describe as describe_demand
 from siting.errors import InfeasibleError, SitingError
 from siting.io import atomic_dir, atomic_path
 from siting.models import MODELS, SiteConstraints, Solution
@@ -693,7 +694,7 @@ def compute_metrics_stage(sc: Scenario, inputs: Inputs, network: Network, tm: Ti
     metrics = compute_metrics(demand, before, after, kommuner.set_index("kommunenummer")["population_2022"])
     graph = network.graph
     metrics = {"scenario": sc.name, "threshold_minutes": T, "network": graph.source, "is_estimate": bool(graph.is_estimate),
-               "headline": headline(inputs.weights, before, after, T), **metrics}  # fmt: skip
+               "demand": describe_demand(demand), "headline": headline(inputs.weights, before, after, T), **metrics}  # fmt: skip
     proposals = site_table(inputs, sol.selected, before, after, nearest, T)
     status_by_k = _wish_status_by_kommune(kommuner, inputs.wishes)
     kom = kommuner.merge(kommune_table(demand, before, after), on="kommunenummer", how="left")
@@ -743,6 +744,7 @@ def write_outputs(out: Path, sc: Scenario, scenario_path: Path, inputs: Inputs, 
         "scenario_file": str(Path(scenario_path)), "scenario_hash": sc.digest(), "siting_version": __version__,
         "python": platform.python_version(), "network": graph.source, "is_estimate": bool(graph.is_estimate),
         "network_info": graph.info, "demand_model": inputs.demand.attrs.get("demand_model"), "demand_points": len(inputs.demand),
+        "demand": describe_demand(inputs.demand),
         "candidate_sites": len(inputs.candidates),
         "points_far_from_network": {"demand": tm.far_demand, "sites": tm.far_sites, "threshold_m": graph.spec.snap_threshold_m},
         "existing_offices": count_offices(inputs.stations), "existing_office_locations": inputs.n_fixed,

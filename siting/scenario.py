@@ -55,10 +55,17 @@ class OffenceSettings(_Strict):
 class DemandSettings(_Strict):
     source: Literal["auto", "grid", "places"] = "auto"
     grid_file: Path | None = None
-    cell_size_m: float = Field(2000.0, ge=250, description="aggregate the 250 m grid to cells of this size")
+    cell_size_m: float = Field(2000.0, ge=250, description="demand resolution: aggregate the 250 m grid to cells of this size")
     weight: Literal["population", "offences"] | dict[Literal["population", "offences"], float] = Field(
         "population", description="model weight per demand point: population, offences or {population: a, offences: b}")
     offences: OffenceSettings = Field(default_factory=OffenceSettings)
+
+    @field_validator("cell_size_m")
+    @classmethod
+    def _whole_grid_cells(cls, v: float) -> float:
+        if v % 250:
+            raise ValueError("must be a multiple of the SSB grid's 250 m cells, e.g. 250, 1000 or 2000")
+        return v
 
     @model_validator(mode="after")
     def _weight(self):

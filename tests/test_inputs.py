@@ -162,6 +162,8 @@ def test_run_on_the_bundle_equals_run_on_the_originals(shared_data, tmp_path, mo
     met = {k: json.loads((v / "metrics.json").read_text(encoding="utf-8")) for k, v in runs.items()}
     for m in met.values():
         m.pop("network")  # names the file read (n1000_veglenke.npz vs Veglenke.gpkg)
+        assert m["demand"]["source"] == "grid" and m["demand"]["resolution_m"] == 5000
+    assert man["bundle"]["demand"] == met["bundle"]["demand"]
     assert met["bundle"] == met["originals"]
 
 
@@ -185,3 +187,27 @@ def test_data_info_shows_each_inputs_origin(tmp_path, monkeypatch, capsys):
     bad.write_text("name: s\ninputs:\n  crimes: x.csv\n", encoding="utf-8")
     assert main(["validate", str(bad)]) != 0
     assert "bad.yaml:3: inputs: unknown input 'crimes'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("cell", [250, 1000, 2000])
+def test_demand_resolution_is_selectable_and_recorded(cell, tmp_path, monkeypatch):
+    from siting.data import load_kommuner, load_places
+    from siting.demand import build_demand, describe
+
+    monkeypatch.setenv("SITING_CACHE_DIR", str(tmp_path))
+    demand = build_demand(load_kommuner(), load_places(), "auto", None, cell)
+    d = describe(demand)
+    assert d["source"] == "grid" and d["resolution_m"] == cell
+    assert demand.population.sum() == pytest.approx(NATIONAL_TOTAL_2022)
+    # 250 m: one point per inhabited SSB cell; coarser cells merge them within each municipality
+    expected = {250: (223_347, 223_347), 1000: (50_000, 60_000), 2000: (23_000, 28_000)}[cell]
+    assert expected[0] <= d["points"] <= expected[1]
+
+
+def test_demand_resolution_must_be_whole_grid_cells(tmp_path, capsys):
+    from siting.cli import main
+
+    sc = tmp_path / "s.yaml"
+    sc.write_text("name: s\ndemand:\n  cell_size_m: 300\n", encoding="utf-8")
+    assert main(["validate", str(sc)]) != 0
+    assert "demand.cell_size_m: must be a multiple of the SSB grid's 250 m cells" in capsys.readouterr().err
