@@ -211,3 +211,28 @@ def test_demand_resolution_must_be_whole_grid_cells(tmp_path, capsys):
     sc.write_text("name: s\ndemand:\n  cell_size_m: 300\n", encoding="utf-8")
     assert main(["validate", str(sc)]) != 0
     assert "demand.cell_size_m: must be a multiple of the SSB grid's 250 m cells" in capsys.readouterr().err
+
+
+def test_fetched_files_take_precedence_over_the_bundle(tmp_path, monkeypatch):
+    """`siting data fetch population` writes where the resolver looks first after the scenario (local server)."""
+    from test_fetch import _serve
+
+    from siting.cli import main
+
+    monkeypatch.setenv("SITING_CACHE_DIR", str(tmp_path))
+    assert find("population").origin == "bundle"
+    ref = pd.read_csv(DATA_DIR / "population" / "ssb_07459_2022.csv", dtype={"kommunenummer": str})
+    answer = {  # JSON-stat2 shaped like SSB's, carrying the bundled figures
+        "id": ["Region", "ContentsCode", "Tid"], "size": [len(ref), 1, 1], "value": ref.population.tolist(),
+        "dimension": {"Region": {"category": {"index": {f"K-{k}": i for i, k in enumerate(ref.kommunenummer)},
+                                              "label": {f"K-{k}": f"{k} {n}" for k, n in zip(ref.kommunenummer, ref.name, strict=True)}}},
+                      "ContentsCode": {"category": {"index": {"Personer1": 0}}}, "Tid": {"category": {"index": {"2022": 0}}}},
+    }  # fmt: skip
+    srv, url, _ = _serve(json.dumps(answer).encode(), "application/json")
+    try:
+        assert main(["data", "fetch", "population", "--base-url", url]) == 0
+    finally:
+        srv.shutdown()
+    found = find("population")
+    assert found.origin == "cache" and found.path == tmp_path / "population" / "ssb_07459_2022.csv"
+    assert load_population().population_2022.sum() == NATIONAL_TOTAL_2022
