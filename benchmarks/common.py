@@ -10,17 +10,16 @@ from contextlib import contextmanager
 import numpy as np
 
 from siting.demand import read_grid
-from siting.network import build_network, national_roads_path
-from siting.paths import shared_data_dir
+from siting.inputs import find
+from siting.network import build_network
 
 
 def need_national_data():
-    roads = national_roads_path()
-    shared = shared_data_dir()
-    grid = shared / "ssb" / "NOR0250M_POP_2022.csv" if shared else None
-    if roads is None or grid is None or not grid.exists():
-        sys.exit("skipped: needs the national N1000 road links and the SSB 250 m grid (../shared/data)")
-    return roads, grid
+    """The national road links and SSB 250 m grid as a run resolves them (cache, else the bundle)."""
+    roads, grid = find("roads"), find("population_grid")
+    if roads is None or grid is None:
+        sys.exit("skipped: needs the national N1000 road links and the SSB 250 m grid (bundled under data/)")
+    return roads.path, grid.path
 
 
 def demand_points(grid, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -179,7 +179,9 @@ def inputs_key(sc: Scenario) -> str:
     """Cache key of the inputs stage: demand, candidate and wish settings plus the data files."""
     settings = {k: getattr(sc, k).model_dump(mode="json") for k in ("demand", "candidates", "wishes")}
     settings["plan_sites"] = sc.model.type == "evaluate"  # evaluate adds the offices opened later as sites
-    files = [p for p in (*sc.input_paths().values(), sc.candidates.extra_points, sc.wishes.file) if p is not None]
+    with named_inputs.session(sc.input_paths()):  # the files the named inputs resolve to now (a fetch changes them)
+        resolved = [found.path for _, found in named_inputs.status() if found is not None]
+    files = [p for p in (*resolved, sc.candidates.extra_points, sc.wishes.file) if p is not None]
     stamp = [(str(p), os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in files if Path(p).exists()]
     return digest(settings, stamp, _files_fingerprint(DATA_DIR), str(cache_dir()))
 
