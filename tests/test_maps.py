@@ -210,6 +210,8 @@ def test_shipped_map_in_chromium(page, size, tmp_path):
     p = probe(page, SIZES[size], tmp_path)
     check_layout(p, size)
     assert len(p["sites"]) >= 20
+    if size == "desktop" and "-vs-" not in page.stem:
+        return  # screenshots: every map on a phone, the comparison also on a desktop
     shot = screenshot(page, SIZES[size], tmp_path / f"{page.stem}-{size}.png", tmp_path)
     from PIL import Image
 
