@@ -777,7 +777,7 @@ def compare_map(run_a: str | Path, run_b: str | Path) -> folium.Map:
     legend = _legend_html(markers, [s for s, _ in scales], "", "Colour municipalities by")
     payload = {"T": T, "q": QUANTUM, "bounds": NORWAY_BOUNDS, "kommuner": kp, "kommuner_label": "Municipalities (coloured)",
                "colors": colors, "modes": [{"key": s.key} for s, _ in scales], "areas": areas,
-               "stations": _stations_payload(la["stations"]), "stations_label": f"Existing offices ({len(la['stations'])})",
+               "stations": _stations_payload(la["stations"]), "stations_label": f"Existing offices ({count_offices(la['stations'])})",
                "site_groups": [{"name": f"In both plans ({len(pairs)})", "sites": groups["shared"]},
                                {"name": f"Only in A: {na} ({len(groups['a'])})", "sites": groups["a"]},
                                {"name": f"Only in B: {nb} ({len(groups['b'])})", "sites": groups["b"]}],
