@@ -94,6 +94,12 @@ def test_bundled_wishes_hold_only_sourced_positions():
     assert len(t) == 356 and t.status.eq("no answer on file").all()
 
 
+def test_validate_cli_summarises_status_and_evidence(capsys):
+    assert main(["wishes", "validate", str(DATA_DIR / "wishes" / "wishes.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "ok, 16 municipalities" in out and "formal answer 3" in out and "no answer on file" in out
+
+
 def test_evidence_policy_decides_which_records_count():
     w = load_wishes(DATA_DIR / "wishes" / "wishes.csv")
     declined = w.kommunenummer[w.status == "declined"]

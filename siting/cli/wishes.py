@@ -56,5 +56,7 @@ def validate(args) -> int:
     from siting.wishes import load_wishes
 
     w = load_wishes(args.file, kommuner=load_kommuner_geometry())
-    print(f"{args.file}: ok, {len(w)} municipalities: " + ", ".join(f"{s} {n}" for s, n in w.status.value_counts().items()))
+    print(f"{args.file}: ok, {len(w)} municipalities: " + ", ".join(f"{s} {n}" for s, n in w.status.value_counts().items())
+          + "; evidence: " + ", ".join(f"{e} {n}" for e, n in w.evidence.value_counts().items())
+          + "; every other municipality: no answer on file")  # fmt: skip
     return 0
