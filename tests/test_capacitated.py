@@ -141,3 +141,24 @@ def test_capacity_must_be_positive():
     t, w, _, fixed = synthetic_instance(0)
     with pytest.raises(SitingError, match="capacity must be a positive number"):
         CapacitatedMCLP.from_cost_matrix(t, w, 1, fixed=fixed, capacity=0).solve()
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("same_ratio", [True, False])
+def test_merged_allocation_rows_equal_brute_force(seed, same_ratio):
+    """Demand points with identical times are merged (split demand) only when their capacity weight
+    per unit of weight is the same; either way the optimum equals brute force."""
+    t0, w0, _, fixed = synthetic_instance(seed, n=4)
+    t = np.repeat(t0, 2, axis=0)  # every point twice, with its own weight
+    rng = np.random.default_rng(300 + seed)
+    w = rng.integers(1, 40, size=len(t)).astype(float)
+    c = 1.5 * w if same_ratio else rng.integers(1, 30, size=len(t)).astype(float)
+    cap = float(rng.uniform(15, 50))
+    for cls, radius in ((CapacitatedPMedian, None), (CapacitatedMCLP, 30)):
+        kw = {"unreachable_minutes": PENALTY} if radius is None else {"service_radius": radius}
+        m = cls.from_cost_matrix(t, w, 2, fixed=fixed, capacity=cap, capacity_weights=c, **kw)
+        sol = m.solve()
+        assert sol.status == "optimal"
+        assert sol.objective == pytest.approx(brute_force(t, w, c, fixed, 2, cap, radius=radius), rel=1e-6, abs=1e-6)
+        if same_ratio:
+            assert sol.stats["allocation_rows"] <= len(t) // 2

@@ -47,29 +47,64 @@ class _Capacitated(SitingModel):
         return float(cap), c
 
     def _pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(rows, sites, times) of the allocation variables; subclasses choose the pairs."""
+        """(rows, sites, times) of the allocation variables, sorted by row; subclasses choose the pairs."""
         raise NotImplementedError
 
+    def _row_base(self) -> np.ndarray:
+        """Per demand row, the time a pair's time is measured against (p-median: nearest fixed office)."""
+        return np.zeros(self.cost.shape[0])
+
+    def _allocation(self):
+        """Allocation rows: demand points with the same pairs (sites and times), base and ratio of
+        capacity weight to weight are merged when demand may be split — exact, since any split of a
+        merged row can be shared out in proportion to the members' weights (same objective, same
+        loads). Returns (pair row, pair site, pair time, row weight, row capacity weight, row base)."""
+        rows, cols, t = self._pairs()
+        _, c = self._capacity()
+        base = self._row_base()
+        if not len(rows):
+            z = np.zeros(0)
+            return rows, cols, t, z, z, z
+        starts = np.r_[0, np.flatnonzero(np.diff(rows)) + 1]
+        ends = np.r_[starts[1:], len(rows)]
+        split = self.params.get("split_demand", True)
+        groups: dict = {}
+        g_of = np.empty(len(starts), dtype=np.int64)
+        for n, (s0, e0) in enumerate(zip(starts, ends, strict=True)):
+            i = rows[s0]
+            key = (i,) if not split else (cols[s0:e0].tobytes(), np.round(t[s0:e0], 6).tobytes(), round(float(base[i]), 6),
+                                          round(float(c[i] / self.weights[i]), 12))  # fmt: skip
+            g_of[n] = groups.setdefault(key, len(groups))
+        members = np.repeat(g_of, ends - starts)  # group of each pair
+        first = np.unique(g_of, return_index=True)[1]
+        keep = np.isin(np.arange(len(rows)), np.concatenate([np.arange(starts[k], ends[k]) for k in first]))
+        row_of_group = rows[starts[first]]
+        w = np.bincount(g_of, weights=self.weights[rows[starts]], minlength=len(groups))
+        cw = np.bincount(g_of, weights=c[rows[starts]], minlength=len(groups))
+        return members[keep], cols[keep], t[keep], w, cw, base[row_of_group]
+
     def _formulate(self, prob: pulp.LpProblem, y: dict) -> tuple:
-        """Allocation variables and capacity rows for site variables (or 0/1 constants) ``y``."""
-        cap, c = self._capacity()
-        rows, cols, _ = self._pairs()
+        """Allocation variables and capacity rows for site variables (or 0/1 constants) ``y``;
+        returns (variables, pair group, pair site, pair time, group weight, group base)."""
+        cap, _ = self._capacity()
+        g, cols, t, w, cw, base = self._allocation()
         cat = "Continuous" if self.params.get("split_demand", True) else "Binary"
-        x = [pulp.LpVariable(f"x_{i}_{j}", 0, 1, cat=cat) for i, j in zip(rows, cols, strict=True)]
+        x = [pulp.LpVariable(f"x_{i}_{j}", 0, 1, cat=cat) for i, j in zip(g, cols, strict=True)]
         by_row: dict[int, list] = {}
         by_site: dict[int, list] = {}
-        for k, (i, j) in enumerate(zip(rows, cols, strict=True)):
+        for k, (i, j) in enumerate(zip(g, cols, strict=True)):
             prob += x[k] <= y[int(j)], f"open_{i}_{j}"
             by_row.setdefault(int(i), []).append(x[k])
-            if c[i] > 0:
-                by_site.setdefault(int(j), []).append(float(c[i]) * x[k])
+            if cw[i] > 0:
+                by_site.setdefault(int(j), []).append(float(cw[i]) * x[k])
         for i, xs in by_row.items():
             prob += pulp.lpSum(xs) <= 1, f"one_{i}"
         for j, load in by_site.items():
             prob += pulp.lpSum(load) <= cap * y[j], f"capacity_{j}"
-        self.stats = {"allocation_vars": len(x), "capacity": cap, "split_demand": cat == "Continuous",
-                      "candidate_sites": int(self.allowed().sum())}  # fmt: skip
-        return x, rows, cols
+        self.stats = {"allocation_vars": len(x), "allocation_rows": len(w), "capacity": cap,
+                      "split_demand": cat == "Continuous", "candidate_sites": int(self.allowed().sum())}  # fmt: skip
+        self._x = (x, g, cols, cw)
+        return x, g, cols, t, w, base
 
     def evaluate(self, chosen) -> float:
         """Exact capacitated objective of fixed + ``chosen`` (the allocation LP/MIP with the sites
@@ -82,13 +117,12 @@ class _Capacitated(SitingModel):
         bonus = self.bonus_of(sorted(chosen))
         return float(pulp.value(prob.objective) or 0.0) + (bonus if self.sense == pulp.LpMaximize else -bonus)
 
-    def loads(self, solution_sites, x, rows, cols) -> dict[int, float]:
+    def loads(self, solution_sites, x, groups, cols, cw) -> dict[int, float]:
         """Workload (in ``capacity_weights`` units) allocated to each new site."""
-        _, c = self._capacity()
         out = dict.fromkeys((int(j) for j in solution_sites), 0.0)
-        for v, i, j in zip(x, rows, cols, strict=True):
+        for v, i, j in zip(x, groups, cols, strict=True):
             if int(j) in out and v.value():
-                out[int(j)] += float(c[i]) * float(v.value())
+                out[int(j)] += float(cw[i]) * float(v.value())
         return out
 
     def build(self):
@@ -121,6 +155,9 @@ class CapacitatedPMedian(_Capacitated):
         _, base = assign_nearest(self.cost, np.flatnonzero(self.fixed))
         return np.where(np.isfinite(base), base, unreachable_cost(self))
 
+    def _row_base(self) -> np.ndarray:
+        return self._base()
+
     def _pairs(self):
         base = self._base()
         cand = np.flatnonzero(self.allowed())
@@ -130,12 +167,9 @@ class CapacitatedPMedian(_Capacitated):
         return sub.row[keep][order], cand[sub.col[keep][order]], sub.data[keep][order]
 
     def _objective(self, prob, y, bonus: bool):
-        base = self._base()
-        x, rows, cols = self._formulate(prob, y)
-        _, _, t = self._pairs()
-        self._x = (x, rows, cols)
-        gain = [float(self.weights[i] * (tt - base[i])) * v for v, i, tt in zip(x, rows, t, strict=True)]
-        return pulp.lpSum(gain) + float(np.dot(self.weights, base)) - (self._bonus(y) if bonus else 0)
+        x, g, _, t, w, base = self._formulate(prob, y)
+        gain = [float(w[i] * (tt - base[i])) * v for v, i, tt in zip(x, g, t, strict=True)]
+        return pulp.lpSum(gain) + float(np.dot(self.weights, self._base())) - (self._bonus(y) if bonus else 0)
 
 
 class CapacitatedMCLP(_Capacitated):
@@ -161,9 +195,8 @@ class CapacitatedMCLP(_Capacitated):
     def _objective(self, prob, y, bonus: bool):
         radius = float(self.params.get("service_radius", 30.0))
         done = fixed_cover_count(coverage_matrix(self.cost, radius), self.fixed) > 0
-        x, rows, cols = self._formulate(prob, y)
-        self._x = (x, rows, cols)
-        return (pulp.lpSum(float(self.weights[i]) * v for v, i in zip(x, rows, strict=True)) + float(self.weights[done].sum())
+        x, g, _, _, w, _ = self._formulate(prob, y)
+        return (pulp.lpSum(float(w[i]) * v for v, i in zip(x, g, strict=True)) + float(self.weights[done].sum())
                 + (self._bonus(y) if bonus else 0))  # fmt: skip
 
     def rank(self, chosen, limit=None):
