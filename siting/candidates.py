@@ -24,6 +24,7 @@ dropped and its name kept as an alias of the nearer kept candidate. Candidates c
 from __future__ import annotations
 
 import difflib
+import logging
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,6 +37,8 @@ from scipy.spatial import cKDTree
 from siting.data.validate import read_table, require_columns, require_no_missing
 from siting.errors import DataError, SitingError
 from siting.inputs import resolve
+
+log = logging.getLogger(__name__)
 
 BUNDLED_SOURCES = ("n1000_place", "n1000_builtup", "ssb_cluster")
 SOURCES = ("n1000_place", "n1000_builtup", "geonames", "ssb_cluster", "kommune_point")
@@ -219,8 +222,16 @@ def build_candidates(
     if len(stations) and min_distance_m > 0 and len(cand):
         d, _ = cKDTree(np.column_stack([stations.geometry.x, stations.geometry.y])).query(
             np.column_stack([cand.geometry.x, cand.geometry.y]))  # fmt: skip
+        near = (d < min_distance_m) & cand["source"].eq("user").to_numpy()
+        if near.any():
+            log.warning("user points within %g m of an existing office, not candidates (candidates.min_distance_to_station_m): %s",
+                        min_distance_m, ", ".join(cand.loc[near, "name"]))  # fmt: skip
         cand = cand[d >= min_distance_m].reset_index(drop=True)
     keep, owner = dedup(cand, dedup_distance_m)
+    merged = ~keep & cand["source"].eq("user").to_numpy()
+    if merged.any():
+        log.warning("user points within %g m of another user point, merged into it (candidates.dedup_distance_m): %s",
+                    dedup_distance_m, ", ".join(cand.loc[merged, "name"]))  # fmt: skip
     names = cand["name"].to_numpy(object)
     aliases = {i: [] for i in np.flatnonzero(keep)}
     for j in np.flatnonzero(~keep):
