@@ -17,11 +17,13 @@ Three sources, one row each (columns ``name, source, type, population, x, y``; x
     inhabited cell (median 0.6 km from GeoNames). Airports keep the label point.
 ``n1000_builtup``
     Every N1000 built-up area polygon: its inhabited cells' population-weighted centre, snapped to the
-    nearest inhabited cell inside; named after the settlement label inside it (else nearest, 5 km).
+    nearest inhabited cell inside; named after the highest-ranked settlement label inside it nearest
+    that centre (else the nearest label within 5 km). Only polygons with a geometry are used.
 ``ssb_cluster``
     Clusters of inhabited 250 m cells (touching, incl. diagonally), split into 2 km tiles; every
-    cluster-tile with at least 200 residents gives its population-weighted centre, snapped to its
-    nearest inhabited cell. Named ``<nearest settlement label> (grid E/N km)``.
+    cluster-tile with at least 100 residents gives its population-weighted centre, snapped to its
+    nearest inhabited cell. Named ``<nearest N1000 settlement or GeoNames place within 2 km, else the
+    municipality> (grid E/N km)`` (municipalities: ``data/kommuner``; GeoNames: ``data/places``).
 
 ``population`` is the number of residents within 1 km of the point (SSB grid 2022).
 

@@ -8,7 +8,7 @@ Sources (``candidates.sources`` in a scenario; see ``docs/candidates.md``):
 ``n1000_builtup``
     Kartverket N1000 built-up areas (``Tettbebyggelse``): one point per area at its population centre.
 ``ssb_cluster``
-    SSB 250 m population grid 2022: clusters of inhabited cells split into 2 km tiles with ≥ 200
+    SSB 250 m population grid 2022: clusters of inhabited cells split into 2 km tiles with ≥ 100
     residents, one point per cluster-tile at its population centre.
 ``geonames``
     GeoNames places with ≥ 500 inhabitants (``data/places/places.csv``).
@@ -17,8 +17,8 @@ Sources (``candidates.sources`` in a scenario; see ``docs/candidates.md``):
 
 User points (``candidates.extra_points``, e.g. offered premises) always come first. Points of a
 source listed earlier win: a candidate closer than ``dedup_distance_m`` to one already kept is
-dropped and its name kept as an alias of the nearer kept candidate. Candidates closer than
-``min_distance_m`` to an existing office are dropped first.
+dropped and its name kept as an alias of the kept candidate that absorbed it. Candidates closer
+than ``min_distance_m`` to an existing office are dropped first.
 """
 
 from __future__ import annotations
