@@ -21,22 +21,42 @@ COLUMNS = ["scenario", "model", "status", "new_offices", "T", "within_T_before",
 
 
 def load_run(run: str | Path) -> tuple[dict, dict, pd.DataFrame]:
+    """Read a run folder's metrics, manifest and municipality table; one-line errors for anything else."""
     run = Path(run)
+    if not run.exists():
+        raise SitingError("run folder not found", path=run)
+    if not run.is_dir():
+        raise SitingError("is a file, not a run folder (give the folder `siting run` wrote, e.g. runs/max-coverage-30)", path=run)
+    docs = {}
+    for name in ("metrics.json", "manifest.json"):
+        try:
+            docs[name] = json.loads((run / name).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise SitingError(f"not a complete run folder (missing {name})", path=run) from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            where = f" at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
+            raise SitingError(f"{name} is damaged (not valid JSON{where}); rerun the scenario", path=run) from None
+        if not isinstance(docs[name], dict):
+            raise SitingError(f"{name} is damaged (not a JSON object); rerun the scenario", path=run)
     try:
-        metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
-        manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
         kommuner = pd.read_csv(run / "kommuner.csv", dtype={"kommunenummer": str})
-    except FileNotFoundError as exc:
-        raise SitingError(f"not a complete run folder (missing {Path(exc.filename).name})", path=run) from None
-    return metrics, manifest, kommuner
+    except FileNotFoundError:
+        raise SitingError("not a complete run folder (missing kommuner.csv)", path=run) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
+        raise SitingError("kommuner.csv is damaged; rerun the scenario", path=run) from None
+    return docs["metrics.json"], docs["manifest.json"], kommuner
 
 
 def compare_table(runs: list[str | Path]) -> pd.DataFrame:
     rows = []
     for r in runs:
         m, man, _ = load_run(r)
-        a = m["national"]["after"]
-        h = m["headline"]
+        try:
+            a = m["national"]["after"]
+            h = m["headline"]
+            man["new_sites"], man["scenario"], m["threshold_minutes"]  # noqa: B018  present in every run's files
+        except (KeyError, TypeError) as exc:
+            raise SitingError(f"metrics.json or manifest.json is damaged (no {exc}); rerun the scenario", path=r) from None
         rows.append({
             "scenario": man["scenario"], "model": man["model"], "status": man["status"], "new_offices": len(man["new_sites"]),
             "T": m["threshold_minutes"], "within_T_before": h["share_within_T_before"], "within_T_after": h["share_within_T_after"],

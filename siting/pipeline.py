@@ -39,14 +39,17 @@ from siting import __version__
 from siting import inputs as named_inputs
 from siting.data.stations import count_offices
 from siting.demand import describe as describe_demand
-from siting.errors import InfeasibleError, SitingError
-from siting.io import atomic_dir, atomic_path
+from siting.errors import InfeasibleError
+from siting.io import atomic_dir, atomic_path, check_output_dir
 from siting.models import MODELS, SiteConstraints, Solution
 from siting.network import NetworkSpec, RoadGraph
 from siting.paths import DATA_DIR, MAPS_DIR, SCENARIO_DIR, cache_dir
 from siting.scenario import Scenario
 
 log = logging.getLogger(__name__)
+
+#: A folder holding this file is a run folder: the only kind ``--force`` may replace.
+RUN_MARKER = "manifest.json"
 
 #: Bump when the on-disk matrix format changes.
 MATRIX_CACHE_VERSION = 1
@@ -758,7 +761,7 @@ def write_outputs(out: Path, sc: Scenario, scenario_path: Path, inputs: Inputs, 
         "new_sites": [str(sites.site_id.iloc[j]) for j in sol.selected], "stage_keys": keys, "matrix_cache": tm.cache,
         "timings_s": timer.stages, **(notes or {}),
     }  # fmt: skip
-    with timer.stage("outputs"), atomic_dir(out, force=force) as tmp:
+    with timer.stage("outputs"), atomic_dir(out, force=force, marker=RUN_MARKER) as tmp:
         pcsv = proposals.drop(columns="geometry").copy()
         if len(proposals):
             ll = proposals.to_crs(4326).geometry
@@ -802,8 +805,7 @@ def run_scenario(path: str | Path, out: str | Path | None = None, force: bool = 
     sc = load_scenario(path)
     copy_map = copy_map and not out
     out = Path(out) if out else Path("runs") / sc.name
-    if out.exists() and not force:
-        raise SitingError("run folder exists; use --force to overwrite it or choose another --out", path=out)
+    check_output_dir(out, force=force, marker=RUN_MARKER, what="run folder")  # before any computation
     timer = Timer()
     t_start = time.perf_counter()
     inputs = load_inputs(sc, timer)

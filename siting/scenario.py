@@ -7,6 +7,7 @@ reported with its YAML line and the allowed values.
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -16,6 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from siting.errors import SitingError
 from siting.network import NetworkSpec
 from siting.wishes.schema import Evidence
+
+#: Scenario names: plain identifiers, never path parts ("." and ".." excluded by the first character).
+NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+#: Lists of site names that may hold municipality numbers (``5401``; ``0301`` must keep its zero).
+SITE_LISTS = (("constraints", "required_sites"), ("constraints", "forbidden_sites"), ("sites",))
 
 
 class _Strict(BaseModel):
@@ -132,7 +139,7 @@ class OutputSettings(_Strict):
 class Scenario(_Strict):
     """A siting scenario (see docs/scenarios.md)."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(description="plain identifier; names the run folder runs/<name>")
     description: str = ""
     new_offices: int = Field(20, ge=0)
     model: ModelSettings = Field(default_factory=ModelSettings)
@@ -169,6 +176,14 @@ class Scenario(_Strict):
     def _field_inputs(self) -> tuple:
         return (("population_grid", self.demand.grid_file), ("roads", self.network.path),
                 ("crime", self.demand.offences.file), ("wishes", self.wishes.file))  # fmt: skip
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        if not NAME_RE.fullmatch(v):
+            raise ValueError(f"'{v}' is not a plain name: use letters, digits, '_', '-' and '.', starting with a letter, "
+                             "digit or '_' (it names the run folder runs/<name>; no '/', '.' or '..')")  # fmt: skip
+        return v
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -211,12 +226,36 @@ def _allowed(err: dict) -> str:
     return ""
 
 
+def _site_numbers_as_written(data: dict, node) -> None:
+    """Unquoted municipality numbers in the site lists become the text as written (``5401`` →
+    ``"5401"``, ``0301`` → ``"0301"``, which YAML would read as the octal number 193)."""
+    if node is None:
+        return
+    for path in SITE_LISTS:
+        value, seq = data, node
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+            seq = next((v for k, v in seq.value if k.value == key), None) if isinstance(seq, yaml.MappingNode) else None
+        if isinstance(value, list) and isinstance(seq, yaml.SequenceNode) and len(seq.value) == len(value):
+            for i, item in enumerate(seq.value):
+                if isinstance(value[i], int) and not isinstance(value[i], bool) and isinstance(item, yaml.ScalarNode):
+                    value[i] = item.value
+
+
 def scenario_errors(path: str | Path) -> tuple[Scenario | None, list[str]]:
     """Validate a scenario file; return the scenario (or None) and every error as ``file:line: msg``."""
     p = Path(path)
     if not p.exists():
         return None, [f"{p}: file not found"]
-    text = p.read_text(encoding="utf-8")
+    if p.is_dir():
+        return None, [f"{p}: is a folder, not a scenario file (give a .yaml file, e.g. scenarios/max-coverage-30.yaml)"]
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        return None, [f"{p}:{line}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); save the file as UTF-8"]
+    except OSError as exc:
+        return None, [f"{p}: cannot read ({exc.strerror or exc})"]
     try:
         node = yaml.compose(text)
         data = yaml.safe_load(text)
@@ -227,6 +266,7 @@ def scenario_errors(path: str | Path) -> tuple[Scenario | None, list[str]]:
     if not isinstance(data, dict):
         return None, [f"{p}:1: a scenario must be a mapping of fields (name:, model:, ...)"]
     lines = _line_index(node) if node is not None else {}
+    _site_numbers_as_written(data, node)
     try:
         sc = Scenario.model_validate(data)
     except ValidationError as exc:

@@ -49,7 +49,7 @@ import yaml
 
 from siting import pipeline, plans
 from siting.errors import SitingError
-from siting.io import atomic_dir
+from siting.io import atomic_dir, check_output_dir
 from siting.scenario import Scenario
 
 log = logging.getLogger(__name__)
@@ -289,8 +289,7 @@ def run_sweep(base_path: str | Path, runs: list[RunSpec], out: str | Path, jobs:
         An existing client (tests: a ``LocalCluster``); overrides ``dask``.
     """
     out = Path(out)
-    if out.exists() and not force:
-        raise SitingError("sweep folder exists; use --force to overwrite it or choose another --out", path=out)
+    check_output_dir(out, force=force, marker="sweep.json", what="sweep folder")  # before any computation
     jobs = jobs or os.cpu_count() or 1
     own_client = None
     if client is None and dask:
@@ -372,7 +371,7 @@ def run_sweep(base_path: str | Path, runs: list[RunSpec], out: str | Path, jobs:
         "offences": "included" if "offences_within_T" in table else "not available: the demand points carry no 'offences' column (see docs/analysis.md)",
         "solve_seconds_wall": solve_wall, "seconds": round(time.perf_counter() - t_start, 3),
     }  # fmt: skip
-    with atomic_dir(out, force=force) as tmp:
+    with atomic_dir(out, force=force, marker="sweep.json") as tmp:
         table.to_csv(tmp / "runs.csv", index=False)
         site_rows.to_csv(tmp / "sites.csv", index=False)
         for name, df in tables.items():

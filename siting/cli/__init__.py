@@ -58,3 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("siting: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a file the user named cannot be read or written: one line, not a traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"siting: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2

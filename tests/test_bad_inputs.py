@@ -1,0 +1,248 @@
+"""Bad input, as a hostile but fair user would try it (issue 15 C2, C3, C8, C10): one line, exit 2, no
+traceback, no lost files. Every row of docs/bad-inputs.md is a case here, with the message shown there."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import yaml
+
+from siting.cli import main
+from siting.errors import SitingError
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "bad-inputs.md"
+
+
+def documented() -> dict[str, str]:
+    """id → message, from the table in docs/bad-inputs.md."""
+    rows = {}
+    for line in DOC.read_text(encoding="utf-8").splitlines():
+        m = re.match(r"\| `([a-z0-9-]+)` \| .* \| `(.*)` \|$", line)
+        if m:
+            rows[m.group(1)] = m.group(2)
+    return rows
+
+
+def scenario(tmp_path: Path, text: str | bytes, name: str = "s.yaml") -> Path:
+    p = tmp_path / name
+    p.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+    return p
+
+
+def cli(capsys, *argv) -> str:
+    """Run the command line; return its one error line (checked: exit 2, one line, no traceback)."""
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    assert code == 2, (out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0].removeprefix("siting: error: ")
+
+
+def api(fn) -> str:
+    with pytest.raises(SitingError) as exc:
+        fn()
+    assert "\n" not in str(exc.value)
+    return str(exc.value)
+
+
+def fake_run(folder: Path, metrics: str = "{}") -> Path:
+    folder.mkdir(parents=True)
+    (folder / "metrics.json").write_text(metrics, encoding="utf-8")
+    (folder / "manifest.json").write_text(json.dumps({"scenario": "x"}), encoding="utf-8")
+    (folder / "kommuner.csv").write_text("kommunenummer\n0301\n", encoding="utf-8")
+    return folder
+
+
+def no_computation(monkeypatch):
+    """Any stage that computes fails the test: the error must come before."""
+    from siting import pipeline
+
+    def boom(*a, **k):
+        raise AssertionError("computation started before the output was checked")
+
+    monkeypatch.setattr(pipeline, "load_inputs", boom)
+
+
+GOOD = "name: probe\nnew_offices: 2\n"
+
+
+def case_scenario_missing(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return cli(capsys, "run", "nope.yaml")
+
+
+def case_scenario_directory(tmp_path, capsys, monkeypatch):
+    return cli(capsys, "run", tmp_path)
+
+
+def case_scenario_not_utf8(tmp_path, capsys, monkeypatch):
+    return cli(capsys, "run", scenario(tmp_path, "name: probe\ndescription: Tromsø\n".encode("latin-1").replace(b"\xf8", b"\xe6")))
+
+
+def case_scenario_invalid_yaml(tmp_path, capsys, monkeypatch):
+    return cli(capsys, "run", scenario(tmp_path, "name: [probe\n"))
+
+
+def case_scenario_unknown_field(tmp_path, capsys, monkeypatch):
+    return cli(capsys, "run", scenario(tmp_path, "name: probe\nnew_ofices: 3\n"))
+
+
+def case_name_dot(tmp_path, capsys, monkeypatch):
+    runs = tmp_path / "runs"
+    (runs / "keep").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    msg = cli(capsys, "run", "--force", scenario(tmp_path, 'name: "."\n'))
+    assert (runs / "keep").is_dir()
+    return msg
+
+
+def case_name_path(tmp_path, capsys, monkeypatch):
+    return cli(capsys, "run", scenario(tmp_path, 'name: "../elsewhere"\n'))
+
+
+def case_cutoff_below_threshold(tmp_path, capsys, monkeypatch):
+    return cli(capsys, "run", scenario(tmp_path, GOOD + "network:\n  cutoff_minutes: 20\n"))
+
+
+def case_out_exists(tmp_path, capsys, monkeypatch):
+    no_computation(monkeypatch)
+    out = fake_run(tmp_path / "old-run")
+    return cli(capsys, "run", scenario(tmp_path, GOOD), "--out", out)
+
+
+def case_force_not_a_run_folder(tmp_path, capsys, monkeypatch):
+    no_computation(monkeypatch)
+    precious = tmp_path / "thesis"
+    precious.mkdir()
+    (precious / "chapter1.tex").write_text("years of work", encoding="utf-8")
+    msg = cli(capsys, "run", scenario(tmp_path, GOOD), "--out", precious, "--force")
+    assert (precious / "chapter1.tex").read_text(encoding="utf-8") == "years of work"
+    return msg
+
+
+def case_force_onto_file(tmp_path, capsys, monkeypatch):
+    no_computation(monkeypatch)
+    target = tmp_path / "notes.txt"
+    target.write_text("keep me", encoding="utf-8")
+    sc = scenario(tmp_path, GOOD)
+    before = sorted(os.listdir(tmp_path))
+    msg = cli(capsys, "run", sc, "--out", target, "--force")
+    assert target.read_text(encoding="utf-8") == "keep me"
+    assert sorted(os.listdir(tmp_path)) == before  # no hidden .notes.txt.old or temporary folder
+    return msg
+
+
+def case_out_unwritable(tmp_path, capsys, monkeypatch):
+    no_computation(monkeypatch)
+    target = Path("/sys/siting-probe-run")  # not writable, even for root
+    if not Path("/sys").is_dir():
+        pytest.skip("needs Linux /sys")
+    return cli(capsys, "run", scenario(tmp_path, GOOD), "--out", target)
+
+
+def case_validate_too_many_offices(tmp_path, capsys, monkeypatch):
+    code = main(["validate", str(scenario(tmp_path, "name: probe\nnew_offices: 100000\n"))])
+    out, err = capsys.readouterr()
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    return err.strip()
+
+
+def case_extra_points_non_numeric(tmp_path, capsys, monkeypatch):
+    csv = tmp_path / "points.csv"
+    csv.write_text("name,lon,lat\nMy premises,10.75,sixty\n", encoding="utf-8")
+    code = main(["validate", str(scenario(tmp_path, GOOD + f"candidates:\n  extra_points: {csv}\n"))])
+    out, err = capsys.readouterr()
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    return err.strip()
+
+
+def case_compare_file(tmp_path, capsys, monkeypatch):
+    f = tmp_path / "metrics.json"
+    f.write_text("{}", encoding="utf-8")
+    return cli(capsys, "compare", f, "--out", tmp_path / "cmp")
+
+
+def case_compare_missing(tmp_path, capsys, monkeypatch):
+    return cli(capsys, "compare", tmp_path / "no-such-run", "--out", tmp_path / "cmp")
+
+
+def case_compare_damaged_metrics(tmp_path, capsys, monkeypatch):
+    run = fake_run(tmp_path / "run", metrics='{"headline": {"share_within_T')
+    return cli(capsys, "compare", run, "--out", tmp_path / "cmp")
+
+
+def case_model_fixed_index(tmp_path, capsys, monkeypatch):
+    from siting.models import PMedian
+
+    return api(lambda: PMedian.from_cost_matrix(np.ones((12, 8)), np.ones(12), 1, fixed=[0, 9]))
+
+
+def case_model_weights_shape(tmp_path, capsys, monkeypatch):
+    from siting.models import PMedian
+
+    return api(lambda: PMedian.from_cost_matrix(np.ones((12, 8)), np.ones(3), 1))
+
+
+def case_model_sparse_inf(tmp_path, capsys, monkeypatch):
+    from siting.models import PMedian
+
+    return api(lambda: PMedian.from_cost_matrix(sp.csr_array(np.full((12, 8), np.inf)), np.ones(12), 1))
+
+
+def case_solver_failed(tmp_path, capsys, monkeypatch):
+    import pulp
+
+    from siting.models import PMedian
+
+    def broken(self, lp, callback=None):
+        raise pulp.PulpSolverError("Pulp: Error while executing cbc")
+
+    monkeypatch.setattr(pulp.PULP_CBC_CMD, "actualSolve", broken)
+    return api(lambda: PMedian.from_cost_matrix(np.ones((4, 3)), np.ones(4), 1).solve(solver="cbc"))
+
+
+CASES = {name.removeprefix("case_").replace("_", "-"): fn for name, fn in globals().items() if name.startswith("case_")}
+
+
+def test_every_documented_bad_input_is_tested_and_every_test_documented():
+    assert set(documented()) == set(CASES)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_shows_the_documented_message(case, tmp_path, capsys, monkeypatch):
+    message = CASES[case](tmp_path, capsys, monkeypatch)
+    want = documented()[case]
+    pattern = ".*".join(re.escape(part) for part in want.split("…"))
+    assert re.fullmatch(pattern, message), f"\ndocumented: {want}\nactual:     {message}"
+
+
+# ------------------------------------------------------------------------------- accepted inputs, C10
+def test_unquoted_municipality_numbers_are_read_as_written(tmp_path):
+    from siting.scenario import load_scenario
+
+    p = scenario(tmp_path, "name: probe\nconstraints:\n  forbidden_sites: [5401, 0301, Vik]\n  required_sites:\n    - 1103\n")
+    sc = load_scenario(p)
+    assert sc.constraints.forbidden_sites == ["5401", "0301", "Vik"]
+    assert sc.constraints.required_sites == ["1103"]
+    assert yaml.safe_load("[0301]") == [193]  # what YAML alone would have made of it
+
+
+def test_run_folder_has_normal_permissions_and_force_leaves_nothing_behind(tmp_path):
+    from siting.io import atomic_dir
+
+    out = tmp_path / "run"
+    for _ in range(2):  # create, then replace with --force
+        with atomic_dir(out, force=True, marker="manifest.json") as tmp:
+            (tmp / "manifest.json").write_text("{}", encoding="utf-8")
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o777 & ~mask
+    assert sorted(os.listdir(tmp_path)) == ["run"]
