@@ -52,7 +52,7 @@ def solve_highs(cost, lower, upper, integer, A: sp.csr_array, row_lower, row_upp
     only when HiGHS proved it)."""
     import highspy
 
-    from .base import _stdout_to_log
+    from .base import _stdout_to_log, run_highs
 
     with _stdout_to_log(log_path):  # the HiGHS banner (printed by C code on creation) goes to the log
         h = highspy.Highs()
@@ -78,7 +78,7 @@ def solve_highs(cost, lower, upper, integer, A: sp.csr_array, row_lower, row_upp
     lp.integrality_ = [highspy.HighsVarType.kInteger if b else highspy.HighsVarType.kContinuous for b in integer]
     h.passModel(lp)
     with _stdout_to_log(log_path):
-        h.run()
+        run_highs(h)  # Ctrl-C stops the solve
     ms = h.getModelStatus()
     info = h.getInfo()
     sol = h.getSolution()

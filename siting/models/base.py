@@ -638,6 +638,28 @@ def _stdout_to_log(log_path: str):
                         fh.write(b"\n--- solver console output ---\n" + text)
 
 
+def run_highs(h) -> None:
+    """``h.run()``, but Ctrl-C stops it: ``Highs.run()`` alone keeps solving until HiGHS finishes (up to
+    the time limit) while the interrupt waits. HiGHS runs in highspy's solver thread; on Ctrl-C it is
+    cancelled through its interrupt callbacks and the interrupt is raised here."""
+    h.HandleUserInterrupt = True
+    h.startSolve()
+    try:
+        while not h.wait(0.1)[0]:
+            pass
+    except KeyboardInterrupt:
+        h.cancelSolve()
+        h.joinSolve()
+        raise
+
+
+class _InterruptibleHiGHS(pulp.HiGHS):
+    """PuLP's HiGHS API with :func:`run_highs` (Ctrl-C stops the solve)."""
+
+    def callSolver(self, lp):
+        run_highs(lp.solverModel)
+
+
 def _solve(prob: pulp.LpProblem, api, solver: str) -> int:
     """``prob.solve`` with solver failures as one-line errors (Ctrl-C still stops the run)."""
     if solver == "highs" and highspy is None:
@@ -657,7 +679,7 @@ def _run(prob: pulp.LpProblem, solver: str, time_limit, gap: float, log_path: st
     _fold_constant(prob)
     sign = -1.0 if prob.sense == pulp.LpMaximize else 1.0  # both solvers minimise sign × objective
     if solver == "highs":
-        s = pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=gap, log_file=log_path, output_flag=True,
+        s = _InterruptibleHiGHS(msg=False, timeLimit=time_limit, gapRel=gap, log_file=log_path, output_flag=True,
                        log_to_console=False, threads=1, random_seed=0)  # fmt: skip
         with _stdout_to_log(log_path):
             _solve(prob, s, solver)
