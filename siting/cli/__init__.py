@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     level = logging.ERROR if args.quiet else logging.DEBUG if args.verbose else logging.INFO
     logging.basicConfig(level=level, format="%(message)s")
     logging.getLogger("pyogrio").setLevel(logging.WARNING)
+    logging.getLogger("numexpr").setLevel(logging.WARNING)  # "NumExpr defaulting to N threads" is not for users
     if not getattr(args, "func", None):
         parser.print_help()
         return 0

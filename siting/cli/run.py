@@ -37,5 +37,9 @@ def handle(args) -> int:
           f" mean drive time {h['mean_time_before']:.1f} → {h['mean_time_after']:.1f} min")  # fmt: skip
     if man["is_estimate"]:
         print("NOTE: drive times are ESTIMATED (no road network)")
+    cut = man.get("cutoff") or {}
+    if cut.get("cutoff_may_change_optimum"):
+        print(f"NOTE: {cut['beyond_cutoff_points']} demand points (population {cut['beyond_cutoff_population']:.0f}) have no open "
+              f"office within the {cut['cutoff_minutes']:g}-min cutoff: it may have changed the optimum; raise network.cutoff_minutes")  # fmt: skip
     print(f"wrote {out}/ (proposals.csv, kommuner.csv, metrics.json, manifest.json, map.html)")
     return 0
