@@ -71,8 +71,6 @@ def districts_table(k, st):
     return t
 
 
-#: ``siting data info`` prints these in order; each takes (kommuner, stations) and returns a rich
-#: renderable or a list of lines. Add a section by appending a function.
 def offices(k, st) -> list[str]:
     """National office count on the date (per district: the table above), unverified and stand-in offices."""
     from rich.markup import escape
@@ -82,6 +80,8 @@ def offices(k, st) -> list[str]:
     return [escape(line) for line in format_office_summary(st, districts=False).splitlines()]
 
 
+#: ``siting data info`` prints these in order; each takes (kommuner, stations) and returns a rich
+#: renderable or a list of lines. Add a section by appending a function.
 INFO_SECTIONS = [overview, districts_table, offices]
 
 
