@@ -47,6 +47,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 YLORRD = ["#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#bd0026", "#800026"]
 GREENS = ["#f7fcf5", "#e5f5e0", "#c7e9c0", "#a1d99b", "#74c476", "#41ab5d", "#238b45", "#006d2c", "#00441b"]
 PURPLES = ["#fcfbfd", "#efedf5", "#dadaeb", "#bcbddc", "#9e9ac8", "#807dba", "#6a51a3", "#54278f", "#3f007d"]
+RDPU = ["#fff7f3", "#fde0dd", "#fcc5c0", "#fa9fb5", "#f768a1", "#dd3497", "#ae017e", "#7a0177", "#49006a"]
 BRBG = ["#8c510a", "#bf812d", "#dfc27d", "#f6e8c3", "#f5f5f5", "#c7eae5", "#80cdc1", "#35978f", "#01665e"]
 
 
@@ -378,11 +379,13 @@ def _wishes_notes(kommuner: pd.DataFrame, metrics: dict) -> tuple[list[str], lis
     status = kommuner["wish_status"].astype(str)
     if status.eq("no wishes file").all():
         return warnings, notes
-    n = int((~status.str.lower().str.startswith("no answer") & status.ne("no wishes file")).sum())
-    if n < FEW_WISHES:
-        warnings.append(f"Wishes on file for only {n} of {len(kommuner)} municipalities; the others are unknown, "
-                        "not “no”.")  # fmt: skip
     w = metrics.get("wishes") or {}
+    n = w.get("records")
+    if not isinstance(n, int | float):  # older runs: municipalities with a known position
+        n = int((~status.str.lower().str.startswith("no answer") & status.ne("no wishes file")).sum())
+    if n < FEW_WISHES:
+        warnings.append(f"Wishes on file for only {int(n)} of {len(kommuner)} municipalities; the others are unknown, "
+                        "not “no”.")  # fmt: skip
     agg = w.get("national_aggregates")
     if not isinstance(agg, dict):
         try:  # the run used a wishes file: the documented national totals give the context
@@ -431,7 +434,7 @@ def _kommune_scales(k: pd.DataFrame, T: float, pw: pd.DataFrame | None) -> list[
     rate = offence_rate(k)
     if rate is not None:
         _, hi, step = robust_range(rate, 0.0, 0.98)
-        out.append((Scale("offences", "Reported offences per 1 000 inhabitants", YLORRD, 0, hi, step), rate))
+        out.append((Scale("offences", "Reported offences per 1 000 inhabitants", RDPU, 0, hi, step), rate))
     return out
 
 
@@ -498,7 +501,7 @@ def _site_rows(p, T: float) -> list[list[str]]:
         rows.append(["Municipality's wish", str(p["wish_status"])])
     if _truthy(p.get("stand_in")):
         v = p["stand_in"]
-        rows.append(["Stand-in", f"for {v}" if str(v).lower() not in ("true", "1", "yes") else "for a locality not among the bundled places"])
+        rows.append(["Stand-in", f"for {v}" if str(v).lower() not in ("true", "1", "yes") else "position stands in for a locality or address that is not sourced"])
     if "_mr" in p and "map_rank" in p and int(p["_mr"]) != int(p["map_rank"]):
         rows.append(["Model's order", f"#{int(p['_mr'])}"])
     return rows
@@ -590,7 +593,7 @@ def make_map(kommuner, stations, proposals, coverage_before, coverage_after, met
     if status and status not in ("optimal", "evaluated"):
         warnings.append(f"Solver status: {html.escape(status)} — the plan is not proven optimal.")
     if n_stand_in:
-        warnings.append(f"{n_stand_in} site(s) marked * are stand-ins for a locality that is not among the bundled places.")
+        warnings.append(f"{n_stand_in} site(s) marked * are stand-ins: their exact locality or address is not sourced (see hover).")
     notes.append(f"Markers are numbered by people newly within {T:g} min (those for whom the office becomes the nearest "
                  "and who were beyond T before); hover or tap for details.")  # fmt: skip
     if manifest.get("description"):
@@ -607,7 +610,7 @@ def make_map(kommuner, stations, proposals, coverage_before, coverage_after, met
                ('<span class="siting-dot"></span>', "existing office"),
                ('<div class="siting-cluster" style="width:26px;height:26px"><div>12</div></div>', "cluster of existing offices (count)")]  # fmt: skip
     if n_stand_in:
-        markers.insert(1, (_marker_symbol("new", "7", True), "stand-in site (* see hover)"))
+        markers.insert(1, (_marker_symbol("new", "7", True), "stand-in position (exact locality not sourced)"))
     markers += _station_standin_legend(stations)
     legend = _legend_html(markers, [s for s, _ in scales], "", "Colour municipalities by")
     payload = {"T": T, "q": QUANTUM, "bounds": NORWAY_BOUNDS, "kommuner": kp, "kommuner_label": "Municipalities (coloured)",
@@ -759,7 +762,7 @@ def compare_map(run_a: str | Path, run_b: str | Path) -> folium.Map:
             warnings.append(f"{who}: ESTIMATED drive times (no road network).")
     n_si = sum(s["stand_in"] for g in groups.values() for s in g)
     if n_si:
-        warnings.append(f"{n_si} site(s) marked * are stand-ins for a locality that is not among the bundled places.")
+        warnings.append(f"{n_si} site(s) marked * are stand-ins: their exact locality or address is not sourced (see hover).")
     notes = []
     if cp is None:
         notes.append("People gaining or losing are not shown: a run folder has no demand layer (rerun with this version).")

@@ -668,6 +668,7 @@ def headline(weights: np.ndarray, before: np.ndarray, after: np.ndarray, T: floa
 def site_table(inputs: Inputs, selected, before: np.ndarray, after: np.ndarray, nearest: np.ndarray, T: float) -> gpd.GeoDataFrame:
     """Per new site (in the given order): population whose nearest office it becomes, newly within T, time saved."""
     w = inputs.weights
+    off = inputs.demand["offences"].to_numpy(float) if "offences" in inputs.demand.columns else None
     rows = []
     for rank, j in enumerate(np.asarray(selected, int), start=1):
         served = nearest == j
@@ -683,6 +684,8 @@ def site_table(inputs: Inputs, selected, before: np.ndarray, after: np.ndarray, 
             "mean_time_saved": float(np.nansum(w[served] * saved) / w[served].sum()) if w[served].sum() else 0.0,
             "geometry": s.geometry,
         })  # fmt: skip
+        if off is not None:  # reported offences (a year) newly within T through this site
+            rows[-1]["offences_newly_covered"] = float(off[served & (before > T) & (after <= T)].sum())
     if not rows:
         return gpd.GeoDataFrame(columns=PROPOSAL_COLUMNS, geometry="geometry", crs=25833)
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=25833)
