@@ -308,15 +308,6 @@ def _json_default(v):
     return str(v)
 
 
-def _clean(v):
-    """A JSON-safe cell (NaN → None)."""
-    if v is None:
-        return None
-    if isinstance(v, float | np.floating):
-        return None if not np.isfinite(v) else float(v)
-    return v
-
-
 def _legend_html(markers: list[tuple[str, str]], scales: list[Scale], rank_note: str, kommuner_label: str) -> str:
     """The legend's inner HTML (template; trusted structure, every text escaped)."""
     opts = "".join(f'<option value="{html.escape(s.key)}">{html.escape(s.label)}</option>' for s in scales)
