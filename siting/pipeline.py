@@ -734,11 +734,13 @@ def compute_metrics_stage(sc: Scenario, inputs: Inputs, network: Network, tm: Ti
 # ------------------------------------------------------------------------------------------- 6 outputs
 def write_outputs(out: Path, sc: Scenario, scenario_path: Path, inputs: Inputs, network: Network, tm: TimeMatrix,
                   sol: Solution, result: RunMetrics, timer: Timer, keys: dict, force: bool = False,
-                  t_start: float | None = None, notes: dict | None = None) -> Path:  # fmt: skip
+                  t_start: float | None = None, notes: dict | None = None, analysis=None) -> Path:  # fmt: skip
     """Stage 6 (the only one that writes): the run folder, atomically.
 
     ``proposals.gpkg``/``.csv``, ``kommuner.csv``, ``metrics.json``, ``manifest.json``,
-    ``map.html`` and ``layers.gpkg`` (from which ``siting map RUN`` redraws the map).
+    ``map.html`` and ``layers.gpkg`` (from which ``siting map RUN`` redraws the map); with a
+    :class:`siting.explain.PlanAnalysis`, also ``explain.csv`` (per new site), ``efficiency.json``
+    and ``alternatives.csv`` when computed.
     """
     from siting import traveltime
 
@@ -785,6 +787,14 @@ def write_outputs(out: Path, sc: Scenario, scenario_path: Path, inputs: Inputs, 
 
         demand = demand_layer(inputs.demand, tm.before, result.after)
         demand.to_file(layers, layer="demand", driver="GPKG")
+        if analysis is not None:
+            analysis.sites.to_csv(tmp / "explain.csv", index=False)
+            if analysis.efficiency is not None:
+                e = analysis.efficiency
+                metrics["efficiency"] = {k: e[k] for k in ("p", "threshold_minutes", "coverage_efficiency", "mean_time_efficiency")}
+                (tmp / "efficiency.json").write_text(json.dumps(e, indent=2, ensure_ascii=False, default=float), encoding="utf-8")
+            if analysis.alternatives is not None:
+                analysis.alternatives.to_csv(tmp / "alternatives.csv", index=False)
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False, default=float), encoding="utf-8")
         if sc.outputs.map:
             fmap = make_map(kom, st, proposals, iso_b, iso_a, metrics, manifest, demand=demand)
@@ -826,9 +836,16 @@ def run_scenario(path: str | Path, out: str | Path | None = None, force: bool = 
                     sol.stats["beyond_cutoff_points"], sol.stats["beyond_cutoff_population"])  # fmt: skip
     with timer.stage("metrics"):
         result = compute_metrics_stage(sc, inputs, network, tm, sol)
+    analysis = None
+    if len(sol.selected):
+        from siting.explain import analyse
+
+        with timer.stage("explain"):
+            far = far_rows(network, inputs, tm, timer)
+            analysis = analyse(sc, inputs, tm, far, problem, sol, with_efficiency=sc.model.type == "evaluate")
     keys = {"inputs": inputs.key, "network": network.key, "network_content": network.content_key, "matrix": tm.key}
     write_outputs(out, sc, Path(path), inputs, network, tm, sol, result, timer, keys, force=force, t_start=t_start,
-                  notes=problem.notes)  # fmt: skip
+                  notes=problem.notes, analysis=analysis)  # fmt: skip
     if copy_map and sc.outputs.map and sc.outputs.maps_copy and Path(path).resolve().parent == SCENARIO_DIR.resolve():
         with atomic_path(MAPS_DIR / f"{sc.name}.html") as tmpmap:
             shutil.copyfile(out / "map.html", tmpmap)

@@ -157,11 +157,13 @@ def marginal_values(data: PlanData, plan, T: float) -> list[dict]:
 
 
 def best_swaps(data: PlanData, plan, T: float, allowed: np.ndarray, objective: str = "coverage", top: int = 5) -> list[dict]:
-    """The best single swaps (remove one plan site, open one allowed site instead), best first.
+    """The best improving single swaps (remove one plan site, open one allowed site instead).
 
-    ``objective``: ``coverage`` (people within T) or ``time`` (person-minutes). Each swap carries
+    ``objective``: ``coverage`` (people within T) or ``time`` (person-minutes). Every swap carries
     both effects; ``gain`` is in the chosen objective's units (people, or person-minutes saved).
-    Only swaps with a positive gain are returned (none: the plan is swap-optimal).
+    One swap per site to open (with the site to give up that gains most; ties: the larger gain in
+    the other objective, then the lower index), best first, only positive gains: an empty list
+    means no single swap improves the plan.
     """
     plan = [int(j) for j in plan]
     in_plan = np.zeros(data.n_sites, bool)
@@ -171,7 +173,8 @@ def best_swaps(data: PlanData, plan, T: float, allowed: np.ndarray, objective: s
     fin_full = np.isfinite(after_full)
     cov_full = float(w[after_full <= T].sum())
     time_full = float(np.dot(w[fin_full], after_full[fin_full]))
-    rows = []
+    ok = allowed & ~in_plan
+    best: dict[int, dict] = {}
     for j in plan:
         a, _ = times(data, [s for s in plan if s != j])
         cov_gain, time_gain = _column_gain(data, a, T, w)
@@ -179,14 +182,15 @@ def best_swaps(data: PlanData, plan, T: float, allowed: np.ndarray, objective: s
         cov_rest, time_rest = float(w[a <= T].sum()), float(np.dot(w[fin], a[fin]))
         d_cov = cov_rest + cov_gain - cov_full  # people within T after the swap minus now
         d_time = time_full - (time_rest - time_gain)  # person-minutes saved by the swap
-        ok = allowed & ~in_plan
-        gain = d_cov if objective == "coverage" else d_time
-        for k in np.flatnonzero(ok):
-            if gain[k] > 1e-6:
-                rows.append({"remove": j, "add": int(k), "gain": float(gain[k]), "coverage_change": float(d_cov[k]),
-                             "time_saved_pop_min": float(d_time[k])})  # fmt: skip
-    rows.sort(key=lambda r: (-r["gain"], r["remove"], r["add"]))
-    return rows[:top]
+        gain, other = (d_cov, d_time) if objective == "coverage" else (d_time, d_cov)
+        for k in np.flatnonzero(ok & (gain > 1e-6)):
+            cur = best.get(int(k))
+            eps = 1e-6 * max(1.0, abs(float(gain[k])))
+            if cur is None or gain[k] > cur["gain"] + eps or (abs(gain[k] - cur["gain"]) <= eps and other[k] > cur["_other"] + eps):
+                best[int(k)] = {"remove": j, "add": int(k), "gain": float(gain[k]), "coverage_change": float(d_cov[k]),
+                                "time_saved_pop_min": float(d_time[k]), "_other": float(other[k])}  # fmt: skip
+    rows = sorted(best.values(), key=lambda r: (-r["gain"], -r["_other"], r["add"]))[:top]
+    return [{k: v for k, v in r.items() if k != "_other"} for r in rows]
 
 
 def best_replacement(data: PlanData, plan, T: float, allowed: np.ndarray, objective: str = "coverage") -> list[dict]:

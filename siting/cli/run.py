@@ -35,6 +35,10 @@ def handle(args) -> int:
     print(f"{man['scenario']}: {len(man['new_sites'])} new offices · model {man['model']} · solver {man['solver']} · status {man['status']}")
     print(f"within {m['threshold_minutes']:g} min: {100 * h['share_within_T_before']:.1f} % → {100 * h['share_within_T_after']:.1f} %;"
           f" mean drive time {h['mean_time_before']:.1f} → {h['mean_time_after']:.1f} min")  # fmt: skip
+    if "efficiency" in m:
+        from siting.cli.explain import summary_lines
+
+        print(summary_lines(json.loads((out / "efficiency.json").read_text(encoding="utf-8"))))
     if man["is_estimate"]:
         print("NOTE: drive times are ESTIMATED (no road network)")
     cut = man.get("cutoff") or {}

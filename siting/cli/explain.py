@@ -1,0 +1,76 @@
+"""``siting explain SCENARIO``: what each site of a plan buys, near-optimal alternatives, plan efficiency."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "explain",
+        help="explain and challenge a scenario's plan: per-site value and replacements, k best alternatives, efficiency",
+        description="Runs the scenario's stages (cached) and writes explain.csv (per new site: people newly within T, "
+        "municipalities served, loss if removed, best replacement and regret), alternatives.csv (k best distinct plans, "
+        "no-good cuts) and efficiency.json (share of the attainable gain vs the optimum for the same p, top 5 swaps).",
+    )
+    p.add_argument("scenario", help="scenario file (an optimising model, or model.type evaluate for a given plan)")
+    p.add_argument("--alternatives", type=int, default=0, metavar="K", help="the K best distinct plans (mclp, pmedian, backup, hybrid)")
+    p.add_argument("--within", type=float, default=None, metavar="PCT",
+                   help="with --alternatives: only plans within PCT %% of the optimum (K is then an upper limit)")  # fmt: skip
+    p.add_argument("--efficiency", action="store_true", help="also for optimising models (always on for model.type evaluate)")
+    p.add_argument("--out", type=Path, required=True, help="folder to write")
+    p.add_argument("--force", action="store_true", help="overwrite an existing folder")
+    p.set_defaults(func=handle)
+
+
+def handle(args) -> int:
+    import json
+
+    from siting import pipeline
+    from siting.errors import SitingError
+    from siting.explain import analyse
+    from siting.io import atomic_dir
+    from siting.scenario import load_scenario
+
+    if args.out.exists() and not args.force:
+        raise SitingError("folder exists; use --force to overwrite it or choose another --out", path=args.out)
+    if args.alternatives < 0 or (args.within is not None and not 0 <= args.within < 100):
+        raise SitingError("--alternatives must be >= 0 and --within a percentage in [0, 100)")
+    sc = load_scenario(args.scenario)
+    if args.alternatives and sc.model.type not in ("mclp", "pmedian", "backup", "hybrid"):
+        raise SitingError(f"--alternatives needs model.type mclp, pmedian, backup or hybrid (the scenario has {sc.model.type})")
+    inputs = pipeline.load_inputs(sc)
+    network = pipeline.load_network_stage(sc)
+    tm = pipeline.drive_time_matrix(network, inputs, sc.network.cutoff_minutes)
+    far = pipeline.far_rows(network, inputs, tm)
+    problem = pipeline.build_problem(sc, inputs)
+    sol = pipeline.solve_model(sc, problem, tm)
+    res = analyse(sc, inputs, tm, far, problem, sol, with_efficiency=args.efficiency or sc.model.type == "evaluate",
+                  k=args.alternatives, within=None if args.within is None else args.within / 100)  # fmt: skip
+    with atomic_dir(args.out, force=args.force) as tmp:
+        res.sites.to_csv(tmp / "explain.csv", index=False)
+        if res.efficiency is not None:
+            (tmp / "efficiency.json").write_text(json.dumps(res.efficiency, indent=2, ensure_ascii=False, default=float), encoding="utf-8")
+        if res.alternatives is not None:
+            res.alternatives.to_csv(tmp / "alternatives.csv", index=False)
+    T = sc.model.threshold_minutes
+    print(f"{sc.name}: {len(sol.selected)} new sites ({sol.model}, {sol.status})")
+    for r in res.sites.itertuples(index=False):
+        print(f"  {r.rank:>2}. {r.name} ({r.kommune}): {r.pop_newly_within_T:,.0f} newly within {T:g} min, "
+              f"loses {r.coverage_loss_if_removed:,.0f} if removed; best replacement {r.best_replacement_coverage or '-'} "
+              f"(regret {r.regret_people:,.0f})")  # fmt: skip
+    if res.efficiency is not None:
+        print(summary_lines(res.efficiency))
+    if res.alternatives is not None:
+        print(f"{len(res.alternatives)} alternative plan(s); see alternatives.csv")
+    print(f"wrote {args.out}/")
+    return 0
+
+
+def summary_lines(e: dict) -> str:
+    """Efficiency in plain words, with the best swaps."""
+    lines = [f"efficiency (same p = {e['p']}): {100 * e['coverage_efficiency']:.0f} % of the attainable gain in people within "
+             f"{e['threshold_minutes']:g} min, {100 * e['mean_time_efficiency']:.0f} % of the attainable cut in mean drive time"]  # fmt: skip
+    for s in e["top_swaps_coverage"]:
+        lines.append(f"  swap {s['remove_name']} → {s['add_name']}: +{s['coverage_change']:,.0f} people within T")
+    return "\n".join(lines)

@@ -1,0 +1,284 @@
+"""Explain and challenge a plan: what each site buys, what could replace it, how good the plan is.
+
+For a plan (the new sites of a run, or any given plan such as the offices the government decided):
+
+* **per site** (:func:`explain_sites`): people (and offences) newly within T for whom it is the
+  nearest office, the municipalities it serves, its marginal value (people within T and
+  person-minutes lost if it alone were removed), its best replacement and the regret of that swap;
+* **near-optimal alternatives** (:func:`alternatives`): the k best distinct plans of the scenario's
+  model (no-good cuts), or all plans within x % of the optimum, and which sites they exchange;
+* **plan efficiency** (:func:`efficiency`): the share of the attainable gain the plan achieves
+  against the optimum for the same p and assumptions — people within T (MCLP) and mean drive time
+  (p-median on uncut times) — with the best improving single swaps.
+
+All functions are pure (arrays in, tables out); :mod:`siting.pipeline` runs them after the metrics
+stage and only its outputs stage writes the results.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pulp
+import scipy.sparse as sp
+
+from siting import plans
+from siting.errors import InfeasibleError
+from siting.models import MODELS
+
+#: How many improving swaps are reported.
+TOP_SWAPS = 5
+#: Models whose objective is minimised (the others are maximised).
+MINIMISED = ("pmedian", "hybrid")
+
+
+def _names(inputs, idx) -> list[str]:
+    s = inputs.sites
+    return [f"{s['name'].iloc[j]} ({s.kommune.iloc[j]})" if s["name"].iloc[j] != s.kommune.iloc[j] else str(s["name"].iloc[j]) for j in idx]
+
+
+# ------------------------------------------------------------------------------------------- per site
+def explain_sites(inputs, data: plans.PlanData, plan, T: float, allowed: np.ndarray) -> pd.DataFrame:
+    """One row per plan site (plan order): what it buys and what could replace it."""
+    plan = [int(j) for j in plan]
+    cols = ["rank", "site_id", "name", "kommune", "politidistrikt", "pop_newly_within_T", "pop_served",
+            "kommuner_served", "n_kommuner_served", "coverage_loss_if_removed", "time_loss_if_removed_pop_min",
+            "best_replacement_coverage", "regret_people", "best_replacement_time", "regret_pop_min"]  # fmt: skip
+    if not plan:
+        return pd.DataFrame(columns=cols)
+    after, nearest = plans.times(data, plan)
+    w = data.weights
+    newly = (data.before > T) & (after <= T)
+    loss = {m["site"]: m for m in plans.marginal_values(data, plan, T)}
+    rep_c = {r["site"]: r for r in plans.best_replacement(data, plan, T, allowed, "coverage")}
+    rep_t = {r["site"]: r for r in plans.best_replacement(data, plan, T, allowed, "time")}
+    kname = inputs.kommuner.set_index("kommunenummer")["name"]
+    dk = inputs.demand.kommunenummer.to_numpy(str)
+    rows = []
+    for rank, j in enumerate(plan, start=1):
+        served = nearest == j
+        by_k = pd.Series(w[served]).groupby(dk[served]).sum().sort_values(ascending=False)
+        by_k = by_k[by_k >= 0.5]
+        s = inputs.sites.iloc[j]
+        row = {
+            "rank": rank, "site_id": s.site_id, "name": s["name"], "kommune": s.kommune, "politidistrikt": s.politidistrikt,
+            "pop_newly_within_T": float(w[served & newly].sum()), "pop_served": float(w[served].sum()),
+            "kommuner_served": "; ".join(f"{kname.get(k, k)} {v:,.0f}" for k, v in by_k.items()), "n_kommuner_served": int(len(by_k)),
+            "coverage_loss_if_removed": loss[j]["coverage_loss"], "time_loss_if_removed_pop_min": loss[j]["time_loss_pop_min"],
+            "best_replacement_coverage": _names(inputs, [rep_c[j]["replacement"]])[0] if rep_c[j]["replacement"] >= 0 else "",
+            "regret_people": rep_c[j]["regret"],
+            "best_replacement_time": _names(inputs, [rep_t[j]["replacement"]])[0] if rep_t[j]["replacement"] >= 0 else "",
+            "regret_pop_min": rep_t[j]["regret"],
+        }  # fmt: skip
+        if data.offences is not None:
+            row["offences_newly_within_T"] = float(data.offences[served & newly].sum())
+            row["offences_loss_if_removed"] = loss[j]["offences_loss"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------------------- alternatives
+def _with_cuts(model_cls):
+    """A subclass of a model whose build adds no-good cuts (and keeps every candidate column, so
+    sites with identical coverage show up as the interchangeable alternatives they are)."""
+
+    class WithCuts(model_cls):
+        cuts: list = []
+
+        def build(self):
+            prob, y = super().build()
+            if isinstance(prob, pulp.LpProblem):
+                for name in [n for n in prob.constraints if n.startswith("dominated_")]:
+                    del prob.constraints[name]
+                for i, plan in enumerate(self.cuts):
+                    prob += pulp.lpSum(y[int(j)] for j in plan if int(j) in y) <= len(plan) - 1, f"nogood_{i}"
+            return prob, y
+
+    WithCuts.__name__ = f"{model_cls.__name__}WithCuts"
+    return WithCuts
+
+
+def model_params(sc, tm) -> dict:
+    """The keyword parameters the pipeline gives the scenario's model."""
+    params = {"service_radius": sc.model.threshold_minutes}
+    if sc.model.type == "backup":
+        params["backup_weight"] = sc.model.backup_weight
+    if sc.model.type == "pcenter":
+        params["fixed_times"] = tm.before
+    if sc.model.type == "hybrid":
+        params.update(objective_weights=sc.model.objective_weights, lexicographic=sc.model.lexicographic, solver=sc.solver.name)
+    return params
+
+
+def alternatives(sc, problem, tm, k: int = 5, within: float | None = None, first=None) -> pd.DataFrame:
+    """The k best distinct plans of the scenario's model (``mclp``, ``pmedian``, ``backup``,
+    ``hybrid``): solve, forbid that exact set (Σ y_S ≤ p − 1), solve again.
+
+    ``first``: the run's own solution, taken as rank 1 (so ties show as alternatives to *it*).
+    With ``within`` (a share, e.g. 0.01), stop at the first plan more than that share worse than
+    rank 1 (the table then holds every plan within it, up to ``k``). Each row: rank, objective,
+    relative loss vs rank 1, status, the sites, and the sites given up / taken compared with rank 1.
+    """
+    mtype = sc.model.type
+    if mtype not in ("mclp", "pmedian", "backup", "hybrid"):
+        raise ValueError(f"alternatives need a model with exactly p new sites (mclp, pmedian, backup, hybrid), not {mtype}")
+    cls = _with_cuts(MODELS[mtype])
+    cuts: list[list[int]] = []
+    rows = []
+    best = None
+    if first is not None:
+        best = (first.objective, sorted(int(j) for j in first.selected))
+        rows.append({"rank": 1, "objective": first.objective, "loss_vs_optimum": 0.0, "status": first.status,
+                     "sites": best[1], "dropped": [], "added": []})  # fmt: skip
+        cuts.append(best[1])
+    while len(rows) < k:
+        m = cls(tm.cost, problem.weights, sc.new_offices, fixed=problem.fixed, constraints=problem.constraints, **model_params(sc, tm))
+        m.cuts = list(cuts)
+        try:
+            sol = m.solve(solver=sc.solver.name, time_limit=sc.solver.time_limit, gap=sc.solver.gap)
+        except InfeasibleError:  # no further distinct plan
+            break
+        chosen = sorted(int(j) for j in sol.selected)
+        if best is None:
+            best = (sol.objective, chosen)
+        loss = _relative_loss(best[0], sol.objective, minimise=mtype in MINIMISED)
+        if within is not None and rows and loss > within + 1e-12:
+            break
+        rows.append({"rank": len(rows) + 1, "objective": sol.objective, "loss_vs_optimum": loss, "status": sol.status,
+                     "sites": chosen, "dropped": sorted(set(best[1]) - set(chosen)), "added": sorted(set(chosen) - set(best[1]))})  # fmt: skip
+        cuts.append(chosen)
+    return pd.DataFrame(rows)
+
+
+def _relative_loss(best: float, value: float, minimise: bool) -> float:
+    if best == 0:
+        return 0.0 if value == best else math.inf
+    return (value - best) / abs(best) if minimise else (best - value) / abs(best)
+
+
+def exact_time_cost(data: plans.PlanData) -> sp.csr_array:
+    """The matrix with the far rows replaced by their uncut times: a p-median on it minimises the
+    exact population-weighted time (no penalty for points beyond the cutoff)."""
+    c = sp.csr_array(data.cost).tocoo()
+    keep = ~data._is_far[c.row]
+    fr, fk = np.nonzero(np.isfinite(data.far_cost))
+    rows = np.r_[c.row[keep], data.far_rows[fr]]
+    cols = np.r_[c.col[keep], fk]
+    vals = np.r_[c.data[keep], data.far_cost[fr, fk]]
+    return sp.csr_array((vals, (rows, cols)), shape=c.shape)
+
+
+# ------------------------------------------------------------------------------------------- efficiency
+@dataclass
+class Efficiency:
+    """How much of the attainable gain a plan achieves (same p, same allowed sites and constraints).
+
+    ``coverage`` = (people within T with the plan − today) / (optimum − today);
+    ``mean_time`` = (today's mean − plan's mean) / (today's mean − optimum's mean). 1 = as good as
+    the optimum; values are computed from exact times (no cutoff).
+    """
+
+    p: int
+    T: float
+    coverage: float
+    mean_time: float
+    plan: dict
+    today: dict
+    optimum_coverage: dict
+    optimum_time: dict
+    optimum_coverage_sites: list[int]
+    optimum_time_sites: list[int]
+    status: dict
+    swaps_coverage: list[dict] = field(default_factory=list)
+    swaps_time: list[dict] = field(default_factory=list)
+
+
+def efficiency(problem, data: plans.PlanData, plan, T: float, solver: str = "highs", time_limit: float = 600) -> Efficiency:
+    """Plan efficiency against the MCLP and p-median optima for the same p and constraints."""
+    plan = [int(j) for j in plan]
+    p = len(plan)
+    cons = problem.constraints
+    allowed = ~problem.fixed & ~(np.zeros(len(problem.fixed), bool) if cons.forbidden is None else np.asarray(cons.forbidden, bool))
+    free = _without_required(cons)
+    mclp = MODELS["mclp"](data.cost, data.weights, p, fixed=problem.fixed, constraints=free, service_radius=T)
+    s_cov = mclp.solve(solver=solver, time_limit=time_limit)
+    med = MODELS["pmedian"](exact_time_cost(data), data.weights, p, fixed=problem.fixed, constraints=free)
+    s_time = med.solve(solver=solver, time_limit=time_limit)
+    today = plans.score_times(data, data.before, T)
+    mine = plans.score(data, plan, T)
+    oc = plans.score(data, s_cov.selected, T)
+    ot = plans.score(data, s_time.selected, T)
+    cov_gain = oc["pop_within_T"] - today["pop_within_T"]
+    time_gain = today["mean_time"] - ot["mean_time"]
+    eff = Efficiency(
+        p=p, T=T,
+        coverage=(mine["pop_within_T"] - today["pop_within_T"]) / cov_gain if cov_gain > 0 else math.nan,
+        mean_time=(today["mean_time"] - mine["mean_time"]) / time_gain if time_gain > 0 else math.nan,
+        plan=mine, today=today, optimum_coverage=oc, optimum_time=ot,
+        optimum_coverage_sites=[int(j) for j in s_cov.selected], optimum_time_sites=[int(j) for j in s_time.selected],
+        status={"coverage": s_cov.status, "time": s_time.status},
+    )  # fmt: skip
+    eff.swaps_coverage = plans.best_swaps(data, plan, T, allowed, "coverage", TOP_SWAPS)
+    eff.swaps_time = plans.best_swaps(data, plan, T, allowed, "time", TOP_SWAPS)
+    return eff
+
+
+def _without_required(cons):
+    """The same constraints without required sites: the optimum may choose any allowed site
+    (an evaluated plan's own sites are not requirements)."""
+    from dataclasses import replace
+
+    return replace(cons, required=None)
+
+
+def efficiency_dict(eff: Efficiency, inputs) -> dict:
+    """JSON-ready efficiency with site names."""
+
+    def swaps(rows):
+        return [{**r, "remove_name": _names(inputs, [r["remove"]])[0], "add_name": _names(inputs, [r["add"]])[0],
+                 "remove_site_id": str(inputs.sites.site_id.iloc[r["remove"]]), "add_site_id": str(inputs.sites.site_id.iloc[r["add"]])}
+                for r in rows]  # fmt: skip
+
+    return {
+        "p": eff.p, "threshold_minutes": eff.T,
+        "coverage_efficiency": eff.coverage, "mean_time_efficiency": eff.mean_time,
+        "definition": "share of the attainable gain achieved: (plan − today) / (optimum − today) for people within T "
+                      "(optimum: MCLP) and for mean drive time (optimum: p-median on uncut times), same p, same allowed sites",
+        "today": eff.today, "plan": eff.plan, "optimum_coverage": eff.optimum_coverage, "optimum_time": eff.optimum_time,
+        "optimum_coverage_sites": _names(inputs, eff.optimum_coverage_sites),
+        "optimum_time_sites": _names(inputs, eff.optimum_time_sites), "optimum_status": eff.status,
+        "top_swaps_coverage": swaps(eff.swaps_coverage), "top_swaps_time": swaps(eff.swaps_time),
+    }  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------- one call
+@dataclass
+class PlanAnalysis:
+    """Stage result written by the outputs stage: ``explain.csv`` and, when computed,
+    ``efficiency.json`` and ``alternatives.csv``."""
+
+    sites: pd.DataFrame
+    efficiency: dict | None = None
+    alternatives: pd.DataFrame | None = None
+
+
+def analyse(sc, inputs, tm, far, problem, sol, with_efficiency: bool = False, k: int = 0, within: float | None = None) -> PlanAnalysis:
+    """Explain the solution's sites; optionally efficiency (evaluate runs) and k alternatives."""
+    data = plans.PlanData.from_stages(inputs, tm, far)
+    T = float(sc.model.threshold_minutes)
+    cons = problem.constraints
+    allowed = ~problem.fixed & ~(np.zeros(len(problem.fixed), bool) if cons.forbidden is None else np.asarray(cons.forbidden, bool))
+    plan = [int(j) for j in sol.selected]
+    out = PlanAnalysis(explain_sites(inputs, data, plan, T, allowed))
+    if with_efficiency and plan:
+        out.efficiency = efficiency_dict(efficiency(problem, data, plan, T, sc.solver.name, sc.solver.time_limit), inputs)
+    if k > 0:
+        alt = alternatives(sc, problem, tm, k, within, first=sol)
+        if len(alt):
+            for col in ("sites", "dropped", "added"):
+                alt[col] = ["; ".join(_names(inputs, v)) for v in alt[col]]
+        out.alternatives = alt
+    return out
