@@ -63,8 +63,7 @@ class PlanData:
     @classmethod
     def from_stages(cls, inputs, tm, far) -> PlanData:
         """From the pipeline's :class:`Inputs`, :class:`TimeMatrix` and :class:`FarRows`."""
-        off = inputs.demand["offences"].to_numpy(float) if "offences" in inputs.demand else None
-        return cls(tm.cost, tm.before, far.rows, far.cost, inputs.weights, inputs.fixed, off)
+        return cls(tm.cost, tm.before, far.rows, far.cost, inputs.weights, inputs.fixed, offences_per_point(inputs))
 
     @property
     def n_sites(self) -> int:
@@ -78,6 +77,24 @@ class PlanData:
         fr = self.far_cost[:, j]
         ok = np.isfinite(fr)
         return np.r_[r[near], self.far_rows[ok]], np.r_[t[near], fr[ok]]
+
+
+def offences_per_point(inputs) -> np.ndarray | None:
+    """Reported offences per demand point: the inputs' ``offences`` column when the run has one,
+    else SSB 08487 (all offences, default period) spread over the demand points by population
+    (:func:`siting.crime.spread_offences`); ``None`` when no crime data can be read."""
+    if "offences" in inputs.demand:
+        return inputs.demand["offences"].to_numpy(float)
+    from siting.errors import SitingError
+
+    try:
+        from siting.crime import spread_offences
+        from siting.data.crime import load_offences
+
+        off, _ = spread_offences(inputs.demand, load_offences(kommuner=inputs.kommuner))
+    except (ImportError, SitingError, OSError):
+        return None
+    return off["offences"].to_numpy(float)
 
 
 def times(data: PlanData, sites) -> tuple[np.ndarray, np.ndarray]:

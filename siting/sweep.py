@@ -368,7 +368,7 @@ def run_sweep(base_path: str | Path, runs: list[RunSpec], out: str | Path, jobs:
         "scenario_file": str(base_path), "scenario": runs[0].scenario.name, "runs": len(runs), "varied": keys,
         "executor": executor, "marginal_curve": CURVE_NOTE, "matrix_groups": len(groups),
         "matrix_builds": sum(g["matrix_builds"] for g in timer_all),
-        "offences": "included" if "offences_within_T" in table else "not available: the demand points carry no 'offences' column (see docs/analysis.md)",
+        "offences": "included" if "offences_within_T" in table else "not available: no crime data (see docs/analysis.md)",
         "solve_seconds_wall": solve_wall, "seconds": round(time.perf_counter() - t_start, 3),
     }  # fmt: skip
     with atomic_dir(out, force=force, marker="sweep.json") as tmp:
