@@ -1,8 +1,12 @@
 """Compare run folders: a table (terminal, CSV, Markdown) and PNG plots.
 
-Plots: cumulative share of the population within x minutes for each scenario (before = the
-reference shared by all runs, after per scenario), and per-district bars of the share within T
-before and after.
+Plots, both from the demand points (population grid cells) in each run's ``layers.gpkg``:
+
+* ``cumulative.png``: people within x minutes today, and per scenario the *difference* from today
+  (people within x minutes), with each scenario's threshold marked — readable where overlapping
+  cumulative curves are not;
+* ``districts.png``: share within T per police district today and per scenario, one panel per
+  threshold: scenarios with different thresholds never share a coverage axis.
 """
 
 from __future__ import annotations
@@ -66,60 +70,140 @@ def compare_table(runs: list[str | Path]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def plot_cumulative(runs, path: Path) -> None:
+def load_demand(run: str | Path) -> pd.DataFrame | None:
+    """The run's demand points (``layers.gpkg`` layer ``demand``: population, minutes before and
+    after per grid cell or place), or None for run folders written before that layer existed."""
+    layers = Path(run) / "layers.gpkg"
+    if not layers.exists():
+        return None
+    import pyogrio
+
+    if "demand" not in [n for n, _ in pyogrio.list_layers(layers)]:
+        return None
+    return pyogrio.read_dataframe(layers, layer="demand", read_geometry=False)
+
+
+def cumulative_people(times: np.ndarray, weights: np.ndarray, minutes: np.ndarray) -> np.ndarray:
+    """People within each of ``minutes`` (unreachable = never), from demand points."""
+    t = np.where(np.isfinite(times), times, np.inf)
+    order = np.argsort(t, kind="stable")
+    cum = np.r_[0.0, np.cumsum(weights[order])]
+    return cum[np.searchsorted(t[order], minutes, side="right")]
+
+
+def cumulative_figure(runs, minutes: np.ndarray | None = None):
+    """Two panels from the demand points (grid cells), not municipality means: today's people within
+    x minutes, and per scenario the change against today (people within x minutes), one line each,
+    with each scenario's threshold marked. Runs without a demand layer are left out (named in the
+    subtitle)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 5))
-    minutes = np.arange(0, 121)
-    for i, r in enumerate(runs):
-        m, man, k = load_run(r)
-        w = k["population_2022"].to_numpy(float)
-        for col, style, label in (("time_before", ":", "before"), ("time_after", "-", man["scenario"])):
-            if col == "time_before" and i > 0:
-                continue
-            t = k[col].to_numpy(float)
-            ax.plot(minutes, [w[t <= x].sum() / w.sum() * 100 for x in minutes], style, label=label)
-    ax.set_xlabel("minutes to nearest office (municipality mean)")
-    ax.set_ylabel("% of population")
-    ax.set_title("Cumulative population by drive time")
-    ax.grid(alpha=0.3)
-    ax.legend()
+    minutes = np.arange(0, 121, 0.5) if minutes is None else minutes
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 7), sharex=True, gridspec_kw={"height_ratios": [1, 1.3]})
+    base = None
+    skipped = []
+    for r in runs:
+        m, man, _ = load_run(r)
+        d = load_demand(r)
+        if d is None:
+            skipped.append(man["scenario"])
+            continue
+        w = d["population"].to_numpy(float)
+        tb, ta = d["time_before"].to_numpy(float), d["time_after"].to_numpy(float)
+        before = cumulative_people(tb, w, minutes)
+        if base is None:
+            base = before
+            top.plot(minutes, 100 * before / w.sum(), color="#444", label="today's offices")
+        line, = bottom.plot(minutes, (cumulative_people(ta, w, minutes) - before) / 1000, label=f"{man['scenario']} (T = {m['threshold_minutes']:g} min)")
+        bottom.axvline(m["threshold_minutes"], color=line.get_color(), ls=":", lw=1)
+    top.set_ylabel("% of population within x min")
+    top.set_title("People by drive time to the nearest police office" + (f" (no demand layer: {', '.join(skipped)})" if skipped else ""))
+    top.grid(alpha=0.3)
+    top.legend(loc="lower right")
+    bottom.axhline(0, color="#444", lw=0.8)
+    bottom.set_ylabel("change vs today, thousand people within x min")
+    bottom.set_xlabel("minutes to the nearest office (demand points: population grid cells)")
+    bottom.grid(alpha=0.3)
+    if bottom.lines[1:]:
+        bottom.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def district_shares(run, T: float) -> tuple[dict, dict]:
+    """Share of the population within exactly ``T`` minutes per police district, today and with the
+    plan: from the demand points when the run has them, else from ``metrics.json`` (only for T in
+    15/30/45/60)."""
+    m, _, k = load_run(run)
+    d = load_demand(run)
+    if d is not None:
+        dist = d["kommunenummer"].astype(str).map(k.set_index("kommunenummer")["politidistrikt"])
+        w = d["population"].to_numpy(float)
+        out = {}
+        for key in ("time_before", "time_after"):
+            t = d[key].to_numpy(float)
+            inside = pd.Series(np.where(np.isfinite(t) & (t <= T), w, 0.0)).groupby(dist.to_numpy()).sum()
+            out[key] = (100 * inside / pd.Series(w).groupby(dist.to_numpy()).sum()).to_dict()
+        return out["time_before"], out["time_after"]
+    if int(T) != T or int(T) not in (15, 30, 45, 60):
+        raise SitingError(f"run has no demand layer and metrics only hold 15/30/45/60 min, not T = {T:g}; rerun it", path=run)
+    d = m["politidistrikt"]
+    return ({g: 100 * v["before"][f"share_within_{int(T)}"] for g, v in d.items()},
+            {g: 100 * v["after"][f"share_within_{int(T)}"] for g, v in d.items()})  # fmt: skip
+
+
+def districts_figure(runs):
+    """Per police district, share within T today and per scenario: one panel per threshold, so
+    scenarios with different thresholds never share a coverage axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    by_T: dict[float, list] = {}
+    for r in runs:
+        m, man, _ = load_run(r)
+        by_T.setdefault(float(m["threshold_minutes"]), []).append((man["scenario"], r))
+    fig, axes = plt.subplots(len(by_T), 1, figsize=(10, 4.2 * len(by_T)), squeeze=False)
+    for ax, (T, members) in zip(axes[:, 0], sorted(by_T.items()), strict=True):
+        before, data = None, {}
+        for name, r in members:
+            b, a = district_shares(r, T)
+            before = before or b
+            data[name] = a
+        districts = sorted(before)
+        width = 0.8 / (len(data) + 1)
+        x = np.arange(len(districts))
+        ax.bar(x, [before[d] for d in districts], width, label="today", color="#bbbbbb")
+        for i, (name, vals) in enumerate(data.items(), start=1):
+            ax.bar(x + i * width, [vals.get(d, np.nan) for d in districts], width, label=name)
+        ax.set_xticks(x + width * len(data) / 2, districts, rotation=45, ha="right")
+        ax.set_ylabel(f"% of population within {T:g} min")
+        ax.set_title(f"Threshold T = {T:g} minutes")
+        lo = min(min(before.values()), *(min(v.values()) for v in data.values()))
+        ax.set_ylim(max(0, 5 * np.floor((lo - 2) / 5)), 100)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _save(fig, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
     plt.close(fig)
+
+
+def plot_cumulative(runs, path: Path) -> None:
+    _save(cumulative_figure(runs), path)
 
 
 def plot_districts(runs, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    data = {}
-    before = None
-    for r in runs:
-        m, man, _ = load_run(r)
-        d = m["politidistrikt"]
-        T = int(m["threshold_minutes"]) if int(m["threshold_minutes"]) in (15, 30, 45, 60) else 30
-        before = {k: v["before"][f"share_within_{T}"] * 100 for k, v in d.items()}
-        data[man["scenario"]] = {k: v["after"][f"share_within_{T}"] * 100 for k, v in d.items()}
-    districts = sorted(before)
-    fig, ax = plt.subplots(figsize=(10, 5))
-    width = 0.8 / (len(data) + 1)
-    x = np.arange(len(districts))
-    ax.bar(x, [before[d] for d in districts], width, label="before", color="#bbbbbb")
-    for i, (name, vals) in enumerate(data.items(), start=1):
-        ax.bar(x + i * width, [vals[d] for d in districts], width, label=name)
-    ax.set_xticks(x + width * len(data) / 2, districts, rotation=45, ha="right")
-    ax.set_ylabel("% of population within T minutes")
-    ax.set_ylim(50, 100)
-    ax.legend()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    _save(districts_figure(runs), path)
 
 
 def write_comparison(runs, out: Path) -> pd.DataFrame:

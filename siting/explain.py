@@ -196,8 +196,10 @@ class Efficiency:
     swaps_time: list[dict] = field(default_factory=list)
 
 
-def efficiency(problem, data: plans.PlanData, plan, T: float, solver: str = "highs", time_limit: float = 600) -> Efficiency:
-    """Plan efficiency against the MCLP and p-median optima for the same p and constraints."""
+def efficiency(problem, data: plans.PlanData, plan, T: float, solver: str = "highs", time_limit: float = 600,
+               groups: np.ndarray | None = None) -> Efficiency:  # fmt: skip
+    """Plan efficiency against the MCLP and p-median optima for the same p and constraints; the
+    swaps are one per site to open, or one per ``groups`` label (e.g. municipality) when given."""
     plan = [int(j) for j in plan]
     p = len(plan)
     cons = problem.constraints
@@ -221,8 +223,8 @@ def efficiency(problem, data: plans.PlanData, plan, T: float, solver: str = "hig
         optimum_coverage_sites=[int(j) for j in s_cov.selected], optimum_time_sites=[int(j) for j in s_time.selected],
         status={"coverage": s_cov.status, "time": s_time.status},
     )  # fmt: skip
-    eff.swaps_coverage = plans.best_swaps(data, plan, T, allowed, "coverage", TOP_SWAPS)
-    eff.swaps_time = plans.best_swaps(data, plan, T, allowed, "time", TOP_SWAPS)
+    eff.swaps_coverage = plans.best_swaps(data, plan, T, allowed, "coverage", TOP_SWAPS, groups)
+    eff.swaps_time = plans.best_swaps(data, plan, T, allowed, "time", TOP_SWAPS, groups)
     return eff
 
 
@@ -239,7 +241,8 @@ def efficiency_dict(eff: Efficiency, inputs) -> dict:
 
     def swaps(rows):
         return [{**r, "remove_name": _names(inputs, [r["remove"]])[0], "add_name": _names(inputs, [r["add"]])[0],
-                 "remove_site_id": str(inputs.sites.site_id.iloc[r["remove"]]), "add_site_id": str(inputs.sites.site_id.iloc[r["add"]])}
+                 "remove_site_id": str(inputs.sites.site_id.iloc[r["remove"]]), "add_site_id": str(inputs.sites.site_id.iloc[r["add"]]),
+                 "add_kommunenummer": str(inputs.sites.kommunenummer.iloc[r["add"]])}
                 for r in rows]  # fmt: skip
 
     return {
@@ -251,6 +254,7 @@ def efficiency_dict(eff: Efficiency, inputs) -> dict:
         "optimum_coverage_sites": _names(inputs, eff.optimum_coverage_sites),
         "optimum_time_sites": _names(inputs, eff.optimum_time_sites), "optimum_status": eff.status,
         "top_swaps_coverage": swaps(eff.swaps_coverage), "top_swaps_time": swaps(eff.swaps_time),
+        "swaps_note": "the best single swap (give up one site of the plan, open another) for each municipality to open in, best first",
     }  # fmt: skip
 
 
@@ -274,7 +278,8 @@ def analyse(sc, inputs, tm, far, problem, sol, with_efficiency: bool = False, k:
     plan = [int(j) for j in sol.selected]
     out = PlanAnalysis(explain_sites(inputs, data, plan, T, allowed))
     if with_efficiency and plan:
-        out.efficiency = efficiency_dict(efficiency(problem, data, plan, T, sc.solver.name, sc.solver.time_limit), inputs)
+        eff = efficiency(problem, data, plan, T, sc.solver.name, sc.solver.time_limit, inputs.sites.kommunenummer.to_numpy(str))
+        out.efficiency = efficiency_dict(eff, inputs)
     if k > 0:
         alt = alternatives(sc, problem, tm, k, within, first=sol)
         if len(alt):

@@ -173,14 +173,16 @@ def marginal_values(data: PlanData, plan, T: float) -> list[dict]:
     return out
 
 
-def best_swaps(data: PlanData, plan, T: float, allowed: np.ndarray, objective: str = "coverage", top: int = 5) -> list[dict]:
+def best_swaps(data: PlanData, plan, T: float, allowed: np.ndarray, objective: str = "coverage", top: int = 5,
+               groups: np.ndarray | None = None) -> list[dict]:  # fmt: skip
     """The best improving single swaps (remove one plan site, open one allowed site instead).
 
     ``objective``: ``coverage`` (people within T) or ``time`` (person-minutes). Every swap carries
     both effects; ``gain`` is in the chosen objective's units (people, or person-minutes saved).
-    One swap per site to open (with the site to give up that gains most; ties: the larger gain in
-    the other objective, then the lower index), best first, only positive gains: an empty list
-    means no single swap improves the plan.
+    One swap per site to open — or, with ``groups`` (a label per site, e.g. its municipality), per
+    group of sites to open, so that near-identical neighbours do not fill the list — with the site
+    to give up that gains most (ties: the larger gain in the other objective, then plan order),
+    best first, only positive gains: an empty list means no single swap improves the plan.
     """
     plan = [int(j) for j in plan]
     in_plan = np.zeros(data.n_sites, bool)
@@ -191,7 +193,7 @@ def best_swaps(data: PlanData, plan, T: float, allowed: np.ndarray, objective: s
     cov_full = float(w[after_full <= T].sum())
     time_full = float(np.dot(w[fin_full], after_full[fin_full]))
     ok = allowed & ~in_plan
-    best: dict[int, dict] = {}
+    best: dict = {}
     for j in plan:
         a, _ = times(data, [s for s in plan if s != j])
         cov_gain, time_gain = _column_gain(data, a, T, w)
@@ -201,10 +203,11 @@ def best_swaps(data: PlanData, plan, T: float, allowed: np.ndarray, objective: s
         d_time = time_full - (time_rest - time_gain)  # person-minutes saved by the swap
         gain, other = (d_cov, d_time) if objective == "coverage" else (d_time, d_cov)
         for k in np.flatnonzero(ok & (gain > 1e-6)):
-            cur = best.get(int(k))
+            key = groups[k] if groups is not None else int(k)
+            cur = best.get(key)
             eps = 1e-6 * max(1.0, abs(float(gain[k])))
             if cur is None or gain[k] > cur["gain"] + eps or (abs(gain[k] - cur["gain"]) <= eps and other[k] > cur["_other"] + eps):
-                best[int(k)] = {"remove": j, "add": int(k), "gain": float(gain[k]), "coverage_change": float(d_cov[k]),
+                best[key] = {"remove": j, "add": int(k), "gain": float(gain[k]), "coverage_change": float(d_cov[k]),
                                 "time_saved_pop_min": float(d_time[k]), "_other": float(other[k])}  # fmt: skip
     rows = sorted(best.values(), key=lambda r: (-r["gain"], -r["_other"], r["add"]))[:top]
     return [{k: v for k, v in r.items() if k != "_other"} for r in rows]

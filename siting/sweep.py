@@ -170,6 +170,7 @@ class Shared:
     site_kommune: np.ndarray
     site_kommunenummer: np.ndarray
     site_district: np.ndarray
+    site_xy: np.ndarray
 
 
 def run_task(task: Task, shared: Shared) -> dict:
@@ -211,6 +212,7 @@ def run_task(task: Task, shared: Shared) -> dict:
             "politidistrikt": str(shared.site_district[j]), "pop_served": float(w[served].sum()),
             "pop_newly_within_T": float(w[served & (data.before > T) & (after <= T)].sum()),
             "coverage_loss_if_removed": losses[j]["coverage_loss"], "time_loss_if_removed_pop_min": losses[j]["time_loss_pop_min"],
+            "x": round(float(shared.site_xy[j, 0]), 1), "y": round(float(shared.site_xy[j, 1]), 1),
         })  # fmt: skip
     return {"row": row, "sites": sites, "seconds": time.perf_counter() - t0}
 
@@ -324,7 +326,8 @@ def run_sweep(base_path: str | Path, runs: list[RunSpec], out: str | Path, jobs:
         far = pipeline.far_rows(network, inputs, tm, timer)
         sites = inputs.sites
         shared[key] = Shared(tm, plans.PlanData.from_stages(inputs, tm, far), sites.site_id.to_numpy(str), sites["name"].to_numpy(str),
-                             sites.kommune.fillna("").to_numpy(str), sites.kommunenummer.to_numpy(str), sites.politidistrikt.to_numpy(str))  # fmt: skip
+                             sites.kommune.fillna("").to_numpy(str), sites.kommunenummer.to_numpy(str), sites.politidistrikt.to_numpy(str),
+                             np.column_stack([sites.geometry.x, sites.geometry.y]))  # fmt: skip
         for r in members:
             try:
                 problem = pipeline.build_problem(r.scenario, inputs)
@@ -400,7 +403,7 @@ def summarise(table: pd.DataFrame, sites: pd.DataFrame, keys: list[str]) -> dict
         ok = ok.assign(**{p_col: ok["opened"]})  # frequency per number of offices actually opened
         s = sites[sites.run_id.isin(ok.run_id)].merge(ok[["run_id", p_col]], on="run_id")
         runs_per_p = ok.groupby(p_col).size()
-        for what, cols, name in ((["site_id"], ["site_id", "name", "kommune", "kommunenummer", "politidistrikt"], "frequency"),
+        for what, cols, name in ((["site_id"], ["site_id", "name", "kommune", "kommunenummer", "politidistrikt", "x", "y"], "frequency"),
                                  (["kommunenummer"], ["kommunenummer", "kommune", "politidistrikt"], "frequency_kommuner")):  # fmt: skip
             per_run = s.drop_duplicates(["run_id", *what])
             info = per_run.drop_duplicates(what)[cols]

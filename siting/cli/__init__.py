@@ -16,7 +16,7 @@ from siting import __version__
 from siting.errors import SitingError
 
 #: Modules under siting.cli that contribute sub-commands, in help order.
-COMMAND_MODULES = ("run", "sweep", "explain", "validate", "compare", "map", "data", "network", "wishes")
+COMMAND_MODULES = ("run", "sweep", "explain", "report", "validate", "compare", "map", "data", "network", "wishes")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,22 @@
+"""``siting report RUN_OR_SWEEP... --out report.html``: one self-contained page for a decision-maker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("report", help="one self-contained HTML page from run and sweep folders (headline, maps, "
+                       "marginal curve, robust core, plan efficiency, assumptions)")  # fmt: skip
+    p.add_argument("sources", nargs="+", help="run folders (siting run) and/or sweep folders (siting sweep)")
+    p.add_argument("--out", type=Path, default=Path("report.html"), help="HTML file to write (default report.html)")
+    p.add_argument("--title", help="page title")
+    p.set_defaults(func=handle)
+
+
+def handle(args) -> int:
+    from siting.report import write_report
+
+    out = write_report(args.sources, args.out, args.title)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, self-contained)")
+    return 0
