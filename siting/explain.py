@@ -27,7 +27,7 @@ import scipy.sparse as sp
 
 from siting import plans
 from siting.errors import InfeasibleError
-from siting.models import MODELS
+from siting.models import MODELS, SitingModel
 
 #: How many improving swaps are reported.
 TOP_SWAPS = 5
@@ -87,6 +87,9 @@ def _with_cuts(model_cls):
 
     class WithCuts(model_cls):
         cuts: list = []
+
+        def solve(self, *args, **kwargs):  # the PuLP route (it calls build), not a model's own array path
+            return SitingModel.solve(self, *args, **kwargs)
 
         def build(self):
             prob, y = super().build()
