@@ -79,6 +79,12 @@ class PlanData:
         return np.r_[r[near], self.far_rows[ok]], np.r_[t[near], fr[ok]]
 
 
+def _wsum(w: np.ndarray, x: np.ndarray) -> float:
+    """Σ w·x with numpy's pairwise summation: the same bits on every machine and thread count
+    (``np.dot`` goes through BLAS, whose summation order depends on its threads)."""
+    return float((w * x).sum())
+
+
 def offences_per_point(inputs) -> np.ndarray | None:
     """Reported offences per demand point: the inputs' ``offences`` column when the run has one,
     else SSB 08487 (all offences, default period) spread over the demand points by population
@@ -166,7 +172,7 @@ def marginal_values(data: PlanData, plan, T: float) -> list[dict]:
         a, _ = times(data, rest)
         fin = np.isfinite(a) & np.isfinite(after_full)
         row = {"site": j, "coverage_loss": full["pop_within_T"] - float(w[a <= T].sum()),
-               "time_loss_pop_min": float(np.dot(w[fin], a[fin] - after_full[fin]))}  # fmt: skip
+               "time_loss_pop_min": _wsum(w[fin], a[fin] - after_full[fin])}  # fmt: skip
         if data.offences is not None:
             row["offences_loss"] = full["offences_within_T"] - float(data.offences[a <= T].sum())
         out.append(row)
@@ -191,14 +197,14 @@ def best_swaps(data: PlanData, plan, T: float, allowed: np.ndarray, objective: s
     after_full, _ = times(data, plan)
     fin_full = np.isfinite(after_full)
     cov_full = float(w[after_full <= T].sum())
-    time_full = float(np.dot(w[fin_full], after_full[fin_full]))
+    time_full = _wsum(w[fin_full], after_full[fin_full])
     ok = allowed & ~in_plan
     best: dict = {}
     for j in plan:
         a, _ = times(data, [s for s in plan if s != j])
         cov_gain, time_gain = _column_gain(data, a, T, w)
         fin = np.isfinite(a)
-        cov_rest, time_rest = float(w[a <= T].sum()), float(np.dot(w[fin], a[fin]))
+        cov_rest, time_rest = float(w[a <= T].sum()), _wsum(w[fin], a[fin])
         d_cov = cov_rest + cov_gain - cov_full  # people within T after the swap minus now
         d_time = time_full - (time_rest - time_gain)  # person-minutes saved by the swap
         gain, other = (d_cov, d_time) if objective == "coverage" else (d_time, d_cov)
@@ -223,13 +229,13 @@ def best_replacement(data: PlanData, plan, T: float, allowed: np.ndarray, object
     after_full, _ = times(data, plan)
     fin_full = np.isfinite(after_full)
     cov_full = float(w[after_full <= T].sum())
-    time_full = float(np.dot(w[fin_full], after_full[fin_full]))
+    time_full = _wsum(w[fin_full], after_full[fin_full])
     out = []
     for j in plan:
         a, _ = times(data, [s for s in plan if s != j])
         cov_gain, time_gain = _column_gain(data, a, T, w)
         fin = np.isfinite(a)
-        value = (float(w[a <= T].sum()) + cov_gain) if objective == "coverage" else -(float(np.dot(w[fin], a[fin])) - time_gain)
+        value = (float(w[a <= T].sum()) + cov_gain) if objective == "coverage" else -(_wsum(w[fin], a[fin]) - time_gain)
         now = cov_full if objective == "coverage" else -time_full
         value = np.where(allowed & ~in_plan, value, -np.inf)
         k = int(np.argmax(value)) if np.isfinite(value).any() else -1
