@@ -19,7 +19,7 @@ def register(sub) -> None:
                    help="with --alternatives: only plans within PCT %% of the optimum (K is then an upper limit)")  # fmt: skip
     p.add_argument("--efficiency", action="store_true", help="also for optimising models (always on for model.type evaluate)")
     p.add_argument("--out", type=Path, required=True, help="folder to write")
-    p.add_argument("--force", action="store_true", help="overwrite an existing folder")
+    p.add_argument("--force", action="store_true", help="replace an earlier explain folder (one holding explain.csv)")
     p.set_defaults(func=handle)
 
 
@@ -29,11 +29,10 @@ def handle(args) -> int:
     from siting import pipeline
     from siting.errors import SitingError
     from siting.explain import analyse
-    from siting.io import atomic_dir
+    from siting.io import atomic_dir, check_output_dir
     from siting.scenario import load_scenario
 
-    if args.out.exists() and not args.force:
-        raise SitingError("folder exists; use --force to overwrite it or choose another --out", path=args.out)
+    check_output_dir(args.out, force=args.force, marker="explain.csv", what="explain folder")  # before any computation
     if args.alternatives < 0 or (args.within is not None and not 0 <= args.within < 100):
         raise SitingError("--alternatives must be >= 0 and --within a percentage in [0, 100)")
     sc = load_scenario(args.scenario)
@@ -47,7 +46,7 @@ def handle(args) -> int:
     sol = pipeline.solve_model(sc, problem, tm)
     res = analyse(sc, inputs, tm, far, problem, sol, with_efficiency=args.efficiency or sc.model.type == "evaluate",
                   k=args.alternatives, within=None if args.within is None else args.within / 100)  # fmt: skip
-    with atomic_dir(args.out, force=args.force) as tmp:
+    with atomic_dir(args.out, force=args.force, marker="explain.csv") as tmp:
         res.sites.to_csv(tmp / "explain.csv", index=False)
         if res.efficiency is not None:
             (tmp / "efficiency.json").write_text(json.dumps(res.efficiency, indent=2, ensure_ascii=False, default=float), encoding="utf-8")
