@@ -312,7 +312,7 @@ def run_sweep(base_path: str | Path, runs: list[RunSpec], out: str | Path, jobs:
         timer = pipeline.Timer()
         inputs = pipeline.load_inputs(r.scenario, timer)
         network = pipeline.load_network_stage(r.scenario, timer)
-        key = pipeline.matrix_key(network, inputs, r.scenario.network.cutoff_minutes)
+        key = pipeline.matrix_key(network, inputs, r.scenario.network.cutoff_minutes, pipeline.matrix_floor(r.scenario))
         groups.setdefault(key, []).append(r)
         if key not in prepared:
             prepared[key] = (inputs, network, timer)
@@ -322,7 +322,8 @@ def run_sweep(base_path: str | Path, runs: list[RunSpec], out: str | Path, jobs:
     for key, members in groups.items():
         inputs, network, timer = prepared[key]
         t0 = time.perf_counter()
-        tm = pipeline.drive_time_matrix(network, inputs, members[0].scenario.network.cutoff_minutes, timer)
+        tm = pipeline.drive_time_matrix(network, inputs, members[0].scenario.network.cutoff_minutes, timer,
+                                        floor=pipeline.matrix_floor(members[0].scenario))
         far = pipeline.far_rows(network, inputs, tm, timer)
         sites = inputs.sites
         shared[key] = Shared(tm, plans.PlanData.from_stages(inputs, tm, far), sites.site_id.to_numpy(str), sites["name"].to_numpy(str),

@@ -126,9 +126,10 @@ def travel_time_matrix(graph: RoadGraph, demand_xy, facility_xy, cutoff=90.0, wo
     fac_order, fac_start, fac_count = _groups(f_inv, len(src))
     cell_order, cell_start, cell_count = _groups(d_inv, len(tgt))
     engine = _Engine(graph, src, tgt)
+    engine.set_limits(t_lim)
 
     def batch(sl: slice):
-        si, ti, val = engine.pairs(np.arange(sl.start, sl.stop), limit)
+        si, ti, val = engine.pairs(np.arange(sl.start, sl.stop), limit, s_acc[sl])
         si += sl.start
         ok = val <= t_lim[ti] - s_acc[si]
         si, ti, val = si[ok], ti[ok], val[ok]
@@ -215,17 +216,30 @@ class _Engine:
         self.t_off = c.offset[targets]
         self.n_targets = len(targets)
 
-    def pairs(self, src: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def set_limits(self, target_limit: np.ndarray) -> None:
+        """Per-target limits (minutes): pairs beyond a target's limit are not needed."""
+        self.t_limit = target_limit
+        lim = target_limit[self.hub_target] - self.hub_offset
+        self.hub_limit = np.full(len(self.hub_ptr) - 1, -np.inf)
+        np.maximum.at(self.hub_limit, np.repeat(np.arange(len(self.hub_ptr) - 1), np.diff(self.hub_ptr)), lim)
+
+    def pairs(self, src: np.ndarray, limit: float, slack: np.ndarray | float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Shortest times from sources ``src`` (indices into ``sources``) to the targets within
-        ``limit`` minutes, as (source, target, minutes) arrays (each pair once); work is
+        ``limit`` minutes (and within each target's limit minus the source's ``slack``, after
+        :meth:`set_limits`), as (source, target, minutes) arrays (each pair once); work is
         proportional to the pairs found, not to sources × targets."""
         n = self.c.n_core
         d = dijkstra(self.matrix, directed=True, indices=self.index[src], limit=limit)[:, :n]
-        s, h = np.nonzero(d <= limit)
+        slack = np.broadcast_to(np.asarray(slack, float), (len(src),))
+        hub_limit = getattr(self, "hub_limit", None)
+        s, h = np.nonzero(d <= (limit if hub_limit is None else hub_limit[None, :] - slack[:, None]))
         dist = d[s, h]
         cnt = self.hub_ptr[h + 1] - self.hub_ptr[h]
         k = _expand(self.hub_ptr[h], cnt)
         s, t, v = np.repeat(s, cnt), self.hub_target[k], np.repeat(dist, cnt) + self.hub_offset[k]
+        if hub_limit is not None:
+            ok = v <= self.t_limit[t] - slack[s]
+            s, t, v = s[ok], t[ok], v[ok]
         # sources inside a chain also reach the targets on their own chain directly
         inner = np.flatnonzero(self.src_chain[src] >= 0)
         lo = np.searchsorted(self.by_chain_key, self.src_chain[src[inner]])
