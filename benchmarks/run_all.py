@@ -249,7 +249,7 @@ def main() -> None:
     graph, grid = national_graph()
     print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} CPUs", flush=True)
     bench_matrix(graph, grid, 2000, 1000, n_sample=10 if args.quick else 30)
-    bench_models_vs_spopt(graph, grid, *((600, 60, 5) if args.quick else (2000, 200, 10)))
+    bench_models_vs_spopt(graph, grid, *((600, 60, 5) if args.quick else (1000, 100, 10)))
     if not args.quick:
         bench_matrix(graph, grid, 20000, 1000, n_sample=20)
         bench_national()
