@@ -587,12 +587,24 @@ def build_problem(sc: Scenario, inputs: Inputs) -> Problem:
     return Problem(weights, fixed, cons, inputs.demand.politidistrikt.to_numpy(str), plan, cap_w, notes)
 
 
+def _rows_complete(tm: TimeMatrix, fixed: np.ndarray) -> bool:
+    """Every row reaches its point's nearest existing office (as :func:`drive_time_matrix` builds
+    them): then every site that can serve a point is in its row and no cutoff applies."""
+    if not fixed.any() or not np.all(np.isfinite(tm.before)):
+        return False
+    from siting.models import assign_nearest
+
+    _, t = assign_nearest(tm.cost, np.flatnonzero(fixed))
+    return bool(np.all(np.abs(t - tm.before) <= 1e-6 * np.maximum(1.0, tm.before)))
+
+
 def solve_model(sc: Scenario, problem: Problem, tm: TimeMatrix) -> Solution:
     """Stage 4b: solve (or evaluate) the scenario's model on the matrix. No I/O."""
     cost, w, fixed, cons = tm.cost, problem.weights, problem.fixed, problem.constraints
     T = sc.model.threshold_minutes
     solver = sc.solver
     mtype = sc.model.type
+    cut = None if _rows_complete(tm, fixed) else tm.cutoff
     if mtype in ("none", "evaluate"):
         chosen = problem.plan if mtype == "evaluate" else np.array([], int)
         base = MODELS["pmedian"](cost, w, 0, fixed=fixed)
@@ -601,7 +613,7 @@ def solve_model(sc: Scenario, problem: Problem, tm: TimeMatrix) -> Solution:
         return sol
     if mtype == "lscp":
         groups = problem.demand_districts if sc.model.target_scope == "district" else None
-        m = MODELS["lscp"](cost, w, 0, fixed=fixed, constraints=cons, service_radius=T, cutoff_minutes=tm.cutoff,
+        m = MODELS["lscp"](cost, w, 0, fixed=fixed, constraints=cons, service_radius=T, cutoff_minutes=cut,
                            target_share=sc.model.target_share, demand_groups=groups)  # fmt: skip
         sol = m.solve(solver=solver.name, time_limit=solver.time_limit, gap=solver.gap)
         minimum = len(sol.selected)
@@ -609,13 +621,13 @@ def solve_model(sc: Scenario, problem: Problem, tm: TimeMatrix) -> Solution:
             req2 = np.asarray(cons.required, bool).copy()
             req2[sol.selected] = True
             m2 = MODELS["mclp"](cost, w, sc.new_offices, fixed=fixed, constraints=replace(cons, required=req2), service_radius=T,
-                                cutoff_minutes=tm.cutoff)  # fmt: skip
+                                cutoff_minutes=cut)  # fmt: skip
             sol2 = m2.solve(solver=solver.name, time_limit=solver.time_limit, gap=solver.gap)
             sol2.stats = {**sol2.stats, "lscp_minimum_new_offices": minimum, "lscp_status": sol.status}
             return sol2
         sol.stats = {**sol.stats, "lscp_minimum_new_offices": minimum}
         return sol
-    params = {"service_radius": T, "cutoff_minutes": tm.cutoff}
+    params = {"service_radius": T, "cutoff_minutes": cut}
     if mtype == "backup":
         params["backup_weight"] = sc.model.backup_weight
     if mtype == "pcenter":
