@@ -179,6 +179,23 @@ def marginal_values(data: PlanData, plan, T: float) -> list[dict]:
     return out
 
 
+def _swap_effects(data: PlanData, plan: list[int], T: float):
+    """Per plan site ``j``: the effect of every single swap "give up ``j``, open site ``k``", as arrays
+    over all sites ``k``: the change in people within T and the person-minutes saved."""
+    w = data.weights
+    after_full, _ = times(data, plan)
+    fin_full = np.isfinite(after_full)
+    cov_full = float(w[after_full <= T].sum())
+    time_full = _wsum(w[fin_full], after_full[fin_full])
+    for j in plan:
+        a, _ = times(data, [s for s in plan if s != j])
+        cov_gain, time_gain = _column_gain(data, a, T, w)
+        fin = np.isfinite(a)
+        d_cov = float(w[a <= T].sum()) + cov_gain - cov_full  # people within T after the swap minus now
+        d_time = time_full - (_wsum(w[fin], a[fin]) - time_gain)  # person-minutes saved by the swap
+        yield j, d_cov, d_time
+
+
 def best_swaps(data: PlanData, plan, T: float, allowed: np.ndarray, objective: str = "coverage", top: int = 5,
                groups: np.ndarray | None = None) -> list[dict]:  # fmt: skip
     """The best improving single swaps (remove one plan site, open one allowed site instead).
@@ -193,20 +210,9 @@ def best_swaps(data: PlanData, plan, T: float, allowed: np.ndarray, objective: s
     plan = [int(j) for j in plan]
     in_plan = np.zeros(data.n_sites, bool)
     in_plan[plan] = True
-    w = data.weights
-    after_full, _ = times(data, plan)
-    fin_full = np.isfinite(after_full)
-    cov_full = float(w[after_full <= T].sum())
-    time_full = _wsum(w[fin_full], after_full[fin_full])
     ok = allowed & ~in_plan
     best: dict = {}
-    for j in plan:
-        a, _ = times(data, [s for s in plan if s != j])
-        cov_gain, time_gain = _column_gain(data, a, T, w)
-        fin = np.isfinite(a)
-        cov_rest, time_rest = float(w[a <= T].sum()), _wsum(w[fin], a[fin])
-        d_cov = cov_rest + cov_gain - cov_full  # people within T after the swap minus now
-        d_time = time_full - (time_rest - time_gain)  # person-minutes saved by the swap
+    for j, d_cov, d_time in _swap_effects(data, plan, T):
         gain, other = (d_cov, d_time) if objective == "coverage" else (d_time, d_cov)
         for k in np.flatnonzero(ok & (gain > 1e-6)):
             key = groups[k] if groups is not None else int(k)
@@ -225,19 +231,10 @@ def best_replacement(data: PlanData, plan, T: float, allowed: np.ndarray, object
     plan = [int(j) for j in plan]
     in_plan = np.zeros(data.n_sites, bool)
     in_plan[plan] = True
-    w = data.weights
-    after_full, _ = times(data, plan)
-    fin_full = np.isfinite(after_full)
-    cov_full = float(w[after_full <= T].sum())
-    time_full = _wsum(w[fin_full], after_full[fin_full])
     out = []
-    for j in plan:
-        a, _ = times(data, [s for s in plan if s != j])
-        cov_gain, time_gain = _column_gain(data, a, T, w)
-        fin = np.isfinite(a)
-        value = (float(w[a <= T].sum()) + cov_gain) if objective == "coverage" else -(_wsum(w[fin], a[fin]) - time_gain)
-        now = cov_full if objective == "coverage" else -time_full
-        value = np.where(allowed & ~in_plan, value, -np.inf)
-        k = int(np.argmax(value)) if np.isfinite(value).any() else -1
-        out.append({"site": j, "replacement": k, "regret": float(now - value[k]) if k >= 0 else float("nan")})
+    for j, d_cov, d_time in _swap_effects(data, plan, T):
+        # regret = objective now minus objective after the swap
+        regret = np.where(allowed & ~in_plan, -(d_cov if objective == "coverage" else d_time), np.inf)
+        k = int(np.argmin(regret)) if np.isfinite(regret).any() else -1
+        out.append({"site": j, "replacement": k, "regret": float(regret[k]) if k >= 0 else float("nan")})
     return out
