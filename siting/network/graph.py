@@ -23,7 +23,8 @@ class NetworkSpec(BaseModel):
     path : Path or None
         OSM extract (``.osm``, ``.osm.bz2``, ``.osm.pbf``), Kartverket road links (``.gpkg``, e.g.
         N1000 ``Veglenke.gpkg``) or a built graph (``.npz``). ``None``: the national N1000 layer
-        from the cache (``siting data fetch roads``) or ``../shared/data/n1000``.
+        resolved by :mod:`siting.inputs` (a file fetched with ``siting data fetch roads``, else the
+        bundled ``data/roads/n1000_veglenke.npz``).
     ferries : bool
         Use car ferries (OSM ``route=ferry``, N1000 ``typeVeg=bilferje``).
     ferry_wait_minutes : float
