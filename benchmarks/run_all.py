@@ -1,7 +1,7 @@
 """All performance benchmarks of issue 17 side by side, as one table.
 
-    python benchmarks/run_all.py --quick     # ≤ 2 min: matrix engines, MCLP/p-median vs spopt, formulations
-    python benchmarks/run_all.py             # + national 250 m targets, 100-run sweep, OR-Library pmed35/36
+    python benchmarks/run_all.py --quick     # ≤ 2 min: matrix engines, MCLP/p-median vs spopt, formulations, pmed35/36
+    python benchmarks/run_all.py             # + national 250 m targets, 100-run sweep, OR-Library pmed35–40
 
 Columns: instance, this project (s), the reference and its time (s), ratio (reference ÷ ours), and the
 equality check (max |Δ time| for matrices, equal objective for models). References: the previous engine
@@ -160,7 +160,11 @@ def bench_models_vs_spopt(graph, grid, n_demand=3000, n_sites=300, p=10):
     s1, t1 = timed(MCLP.from_cost_matrix(cost, w, p, service_radius=30).solve)
     s2, t2 = timed(PMedian.from_cost_matrix(cost, w, p).solve)
     s3, t3 = timed(PMedian.from_cost_matrix(cost, w, p, formulation="assignment").solve)
-    row(name.format("p-median"), t2, "assignment formulation", t3, f"equal objective: {abs(s2.objective - s3.objective) <= 1e-6 * s3.objective}")
+    s4, t4 = timed(PMedian.from_cost_matrix(cost, w, p, formulation="radius").solve)
+    row(name.format(f"p-median ({s2.stats.get('formulation')})"), t2, "assignment formulation", t3,
+        f"equal objective: {abs(s2.objective - s3.objective) <= 1e-6 * s3.objective}")  # fmt: skip
+    row(name.format(f"p-median ({s2.stats.get('formulation')})"), t2, "radius formulation (HiGHS)", t4,
+        f"equal objective: {abs(s2.objective - s4.objective) <= 1e-6 * s4.objective}")  # fmt: skip
     try:
         from spopt.locate import MCLP as SMCLP
         from spopt.locate import PMedian as SPMedian
@@ -219,25 +223,20 @@ def bench_sweep():
             f"{n} runs, {opt if ok else 0} optimal" if ok else f"failed: {r.stderr.strip().splitlines()[-1:]}")  # fmt: skip
 
 
-def bench_pmed(names=("pmed35", "pmed36"), time_limit=60):
-    """OR-Library dense p-median instances (Beasley 1985), every node a demand point and a site."""
-    import gzip
-
-    from scipy.sparse.csgraph import shortest_path
-
-    from siting.models import PMedian
-
-    opt = {"pmed35": 10400, "pmed36": 9934, "pmed37": 5057}
-    for name in names:
-        a = np.array(gzip.open(HERE / "data" / f"{name}.txt.gz", "rt").read().split(), dtype=np.int64)
-        n, _, p = (int(v) for v in a[:3])
-        c = np.zeros((n, n))
-        for i, j, k in a[3:].reshape(-1, 3):  # a repeated edge: the last cost counts (OR-Library note)
-            c[i - 1, j - 1] = c[j - 1, i - 1] = k
-        D = shortest_path(c, directed=False)
-        s, t = timed(PMedian.from_cost_matrix(D, np.ones(n), p).solve, time_limit=time_limit)
-        row(f"OR-Library {name} (n={n}, p={p}, dense)", t, "target", 30,
-            f"{s.status}, objective {s.objective:.0f} vs optimum {opt[name]}, bound {s.bound:.0f}")  # fmt: skip
+def bench_pmed(ks=(35, 36, 37, 38, 39, 40), time_limit=120):
+    """OR-Library dense p-median instances (Beasley 1985), every node a demand point and a site, each
+    in a fresh process (bench_pmed.py) so its peak memory is its own; the check is the published optimum."""
+    for k in ks:
+        r = subprocess.run([sys.executable, str(HERE / "bench_pmed.py"), str(k), "--time-limit", str(time_limit)],
+                           capture_output=True, text=True)  # fmt: skip
+        if r.returncode:
+            row(f"OR-Library pmed{k}", None, "target", 30, f"failed: {r.stderr.strip().splitlines()[-1:]}")
+            continue
+        d = json.loads(r.stdout.strip().splitlines()[-1])
+        row(f"OR-Library {d['name']} (n={d['n']}, p={d['p']}, dense; {d['formulation']})", d["seconds"], "target", 30,
+            f"{d['status']}, objective {d['objective']:.0f}, published optimum {d['optimum']}: "
+            f"{'equal' if round(d['objective']) == d['optimum'] else 'DIFFERENT'}; {d['nodes']} nodes; "
+            f"peak {d['peak_mb']:.0f} MB (target 2 048)")  # fmt: skip
 
 
 def main() -> None:
@@ -250,11 +249,11 @@ def main() -> None:
     print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} CPUs", flush=True)
     bench_matrix(graph, grid, 2000, 1000, n_sample=10 if args.quick else 30)
     bench_models_vs_spopt(graph, grid, *((600, 60, 5) if args.quick else (1000, 100, 10)))
+    bench_pmed((35, 36) if args.quick else (35, 36, 37, 38, 39, 40))
     if not args.quick:
         bench_matrix(graph, grid, 20000, 1000, n_sample=20)
         bench_national()
         bench_sweep()
-        bench_pmed()
     load2 = os.getloadavg()
     print("\n| instance | this project (s) | reference | reference (s) | ratio | check |\n| --- | --- | --- | --- | --- | --- |")
     for r in ROWS:

@@ -181,7 +181,7 @@ def test_highs_banner_goes_to_the_log_file(tmp_path):
     code = (
         "import numpy as np\n"
         "from siting.models import PMedian\n"
-        "PMedian.from_cost_matrix(np.array([[1.0, 2.0], [3.0, 1.0]]), np.ones(2), 1)"
+        "PMedian.from_cost_matrix(np.array([[1.0, 2.0], [3.0, 1.0]]), np.ones(2), 1, formulation='radius')"
         f".solve(log_path={str(log)!r})\n"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
@@ -295,7 +295,7 @@ def test_ctrl_c_during_a_highs_solve_stops_the_run(tmp_path):
         "from siting.models import PMedian\n"
         "cost = lcg_points(15000, 7).reshape(300, 100)\n"  # uniform random times: HiGHS needs minutes
         "try:\n"
-        f"    PMedian.from_cost_matrix(cost, np.ones(300), 10).solve(time_limit=600, log_path={str(log)!r})\n"
+        f"    PMedian.from_cost_matrix(cost, np.ones(300), 10, formulation='radius').solve(time_limit=600, log_path={str(log)!r})\n"
         "    print('finished', flush=True)\n"
         "except KeyboardInterrupt:\n"
         "    print('interrupted', flush=True)\n"

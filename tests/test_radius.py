@@ -72,10 +72,12 @@ def test_radius_equals_brute_force_and_assignment(seed):
                            wish_bonus=rng.integers(0, 30, ns).astype(float) if seed % 2 else None)  # fmt: skip
     p = 2 + seed % 2
     sols = {
-        "radius-highs": PMedian.from_cost_matrix(T, w, p, fixed=fixed, constraints=cons).solve(),
+        "radius-highs": PMedian.from_cost_matrix(T, w, p, fixed=fixed, constraints=cons, formulation="radius").solve(),
         "radius-cbc": PMedian.from_cost_matrix(T, w, p, fixed=fixed, constraints=cons).solve(solver="cbc"),
         "assignment": PMedian.from_cost_matrix(T, w, p, fixed=fixed, constraints=cons, formulation="assignment").solve(),
     }
+    if not cons.max_per_group and cons.wish_bonus is None:
+        sols["lagrangian"] = PMedian.from_cost_matrix(T, w, p, fixed=fixed, constraints=cons, formulation="lagrangian").solve()
     penalty = 2 * T[np.isfinite(T)].max()
     allowed = ~fixed if cons.forbidden is None else ~fixed & ~cons.forbidden
     best = np.inf

@@ -3,7 +3,10 @@
 p-median is solved exactly at national size with the compact radius formulation of
 :mod:`.radius`: only sites *strictly closer* than a demand point's nearest fixed (or required)
 office enter its levels, points with the same site order share variables (a trie), and the MIP
-goes to HiGHS as arrays (:mod:`.arrays`). The classical assignment formulation
+goes to HiGHS as arrays (:mod:`.arrays`). Without fixed offices every site enters every level
+and that LP is neither small nor integral; there (``formulation="auto"``, a dense block of at
+most :data:`DENSE_LIMIT` costs, no group bounds or wish bonus) the Lagrangian branch-and-bound
+of :mod:`.lagrangian` proves the optimum instead. The classical assignment formulation
 (``formulation="assignment"``: ``base_i + Σ_j x_ij (t_ij − base_i)``) is kept for checks.
 """
 
@@ -18,7 +21,11 @@ from siting.errors import InfeasibleError, SitingError
 from .arrays import site_block, solve_highs
 from .base import SitingModel, Solution, assign_nearest, relative_gap, unreachable_cost
 from .coverage import LSCP, MCLP, coverage_matrix, fixed_cover_count
+from .lagrangian import pmedian_branch_and_bound
 from .radius import RadiusModel, build_radius
+
+FORMULATIONS = ("auto", "radius", "lagrangian", "assignment")
+DENSE_LIMIT = 2_000_000  # demand rows × candidate sites up to which "auto" may use the dense branch-and-bound
 
 
 def median_base(model: SitingModel) -> np.ndarray:
@@ -27,6 +34,35 @@ def median_base(model: SitingModel) -> np.ndarray:
     always = model.fixed | model._mask(model.constraints.required)
     _, base = assign_nearest(model.cost, np.flatnonzero(always))
     return np.where(np.isfinite(base), base, unreachable_cost(model))
+
+
+def dense_block(model: SitingModel, limit: float = np.inf):
+    """The p-median as a dense cost block for :func:`.lagrangian.pmedian_branch_and_bound`.
+
+    Columns: the allowed, not required candidates. Rows: demand points some column serves
+    strictly sooner than their ``base`` (:func:`median_base`), with equal rows merged; a cost is
+    ``weight × min(time, base)``. Returns ``(cost, weights, columns, required, constant)`` — the
+    objective of a plan is ``constant + Σ_rows min over its columns`` — or ``None`` when the block
+    would exceed ``limit`` entries.
+    """
+    required = model._mask(model.constraints.required)
+    cols = np.flatnonzero(model.allowed() & ~required)
+    base = median_base(model)
+    w = np.asarray(model.weights, float)
+    sub = sp.csr_array(model.cost)[:, cols].tocoo()
+    better = (sub.data < base[sub.row]) & (w[sub.row] > 0)
+    rows = np.unique(sub.row[better])
+    if len(rows) * len(cols) > limit:
+        return None
+    in_model = np.zeros(len(w), bool)
+    in_model[rows] = True
+    constant = float(np.dot(w[~in_model], base[~in_model]))
+    times = np.repeat(base[rows, None], len(cols), axis=1)
+    pos = np.searchsorted(rows, sub.row[better])
+    times[pos, sub.col[better]] = sub.data[better]
+    uniq, inv = np.unique(times, axis=0, return_inverse=True)
+    merged = np.bincount(inv.ravel(), weights=w[rows], minlength=len(uniq))
+    return uniq * merged[:, None], merged, cols, np.flatnonzero(required), constant
 
 
 def add_median_terms(model: SitingModel, prob: pulp.LpProblem, y: dict) -> tuple:
@@ -105,9 +141,26 @@ class PMedian(SitingModel):
         return prob, y
 
     def solve(self, solver="highs", time_limit=600, gap=0.0, log_path=None) -> Solution:
-        """Solve to proven optimality (see :meth:`SitingModel.solve`); with HiGHS the radius
-        formulation goes to the solver as arrays."""
-        if solver != "highs" or self.params.get("formulation") == "assignment":
+        """Solve to proven optimality (see :meth:`SitingModel.solve`).
+
+        ``formulation`` (model parameter): ``auto`` (default) — the Lagrangian branch-and-bound
+        (:mod:`.lagrangian`) when there are no fixed offices, no group bounds and no wish bonus and
+        the dense block has at most :data:`DENSE_LIMIT` entries, else the radius formulation
+        (HiGHS, as arrays); ``radius``, ``lagrangian`` or ``assignment`` force one. ``solver="cbc"``
+        always goes through PuLP.
+        """
+        method = self.params.get("formulation") or "auto"
+        if method not in FORMULATIONS:
+            raise ValueError(f"pmedian: formulation must be one of {', '.join(FORMULATIONS)}, not {method!r}")
+        plain = not list(self._bounds("max")) and not list(self._bounds("min")) and not (
+            self.constraints.wish_bonus is not None and np.any(np.asarray(self.constraints.wish_bonus, float)))
+        if method == "lagrangian" and not plain:
+            raise SitingError("pmedian: formulation 'lagrangian' takes no group bounds or wish bonus; use 'radius'")
+        if method == "lagrangian" or (method == "auto" and solver == "highs" and plain and not self.fixed.any()):
+            block = dense_block(self, np.inf if method == "lagrangian" else DENSE_LIMIT)
+            if block is not None:
+                return self._solve_branch_and_bound(block, time_limit, gap, log_path)
+        if solver != "highs" or method == "assignment":
             return super().solve(solver, time_limit, gap, log_path)
         import tempfile
         import time as _time
@@ -150,6 +203,38 @@ class PMedian(SitingModel):
         if status == "optimal" and rel > 1e-6:
             status = "feasible"
         return self.make_solution(chosen, objective, status, rel, bound, runtime, "highs", log_path)
+
+
+    def _solve_branch_and_bound(self, block, time_limit, gap, log_path) -> Solution:
+        import tempfile
+        import time as _time
+
+        t0 = _time.perf_counter()
+        cost, weights, cols, required, constant = block
+        log_path = str(log_path) if log_path else tempfile.mkstemp(prefix="siting-pmedian-", suffix=".log")[1]
+        k = self.p - len(required)
+        if k < 0 or k > len(cols):
+            raise InfeasibleError(f"{self.name}: {len(required)} required and {len(cols)} other allowed sites cannot make p = {self.p}")
+        with open(log_path, "w", encoding="utf-8") as log:
+            log.write(f"p-median, Lagrangian branch-and-bound: {cost.shape[0]} demand rows x {cost.shape[1]} sites, p = {k}\n")
+            if k == 0:
+                chosen, status, bound = required, "optimal", None
+                self.stats = {"formulation": "lagrangian", "demand_rows_in_model": int(cost.shape[0])}
+            else:
+                res = pmedian_branch_and_bound(cost, k, weights=weights, time_limit=time_limit, gap=gap, log=lambda m: log.write(m + "\n"))
+                chosen = np.r_[required, cols[res.chosen]].astype(int)
+                status, bound = res.status, constant + res.bound
+                self.stats = {"formulation": "lagrangian", "demand_rows_in_model": int(cost.shape[0]), **res.stats}
+        chosen = np.sort(chosen)
+        objective = self.evaluate(chosen)
+        if bound is None:
+            bound = objective
+        else:
+            self._check_objective(objective, constant + res.objective, bound, pulp.LpMinimize)
+        rel = relative_gap(objective, bound)
+        if status == "optimal" and rel > 1e-6:
+            status = "feasible"
+        return self.make_solution(chosen, objective, status, rel, bound, _time.perf_counter() - t0, "lagrangian-bb", log_path)
 
 
 class PCenter(SitingModel):
