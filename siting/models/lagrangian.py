@@ -115,13 +115,14 @@ def _rho(c: np.ndarray, lam: np.ndarray, buf: np.ndarray | None = None) -> np.nd
 
 
 def _dual(c: np.ndarray, lam: np.ndarray, opened: np.ndarray, p: int, ub: float, stop: float, max_iter: int, step: float,
-          patience: int, scale: np.ndarray, give_up: bool = True) -> tuple[float, np.ndarray, int]:  # fmt: skip
+          patience: int, scale: np.ndarray, give_up: bool = True, deadline: float = math.inf) -> tuple[float, np.ndarray, int]:  # fmt: skip
     """Subgradient ascent on ``L(λ)`` over the columns of ``c``; return (bound, its λ, iterations).
 
     ``scale``: per-row step scale (the row's weight): a row's ``λ_i`` lives on the scale of its
     costs, so heavy rows take proportionally larger steps (a diagonally scaled subgradient).
     ``give_up``: stop early once the recent progress, kept up, would not reach ``stop`` (a node
     that will be branched anyway); the root instead ascends fully, its bound drives the fixing.
+    ``deadline`` (``time.perf_counter()`` value): stop there (the bound so far is still a bound).
 
     The steps run in single precision (twice the arithmetic per second; they only steer ``λ``);
     the returned bound is ``L`` of the best ``λ`` recomputed in double precision, so it is exact.
@@ -144,6 +145,8 @@ def _dual(c: np.ndarray, lam: np.ndarray, opened: np.ndarray, p: int, ub: float,
             if stall >= patience:
                 step, stall = step / 2, 0
         if best > stop or step < 1e-3:
+            break
+        if it % 10 == 0 and time.perf_counter() > deadline:
             break
         if give_up and it % 10 == 0:
             if it >= 20 and best + (best - mark) * (max_iter - it) / 10 < stop:
@@ -234,7 +237,8 @@ def pmedian_branch_and_bound(
     # root: a long ascent from λ_i = the second-smallest cost of the row
     lam0 = np.partition(c, 1, axis=1)[:, 1] if m > 1 else c[:, 0].copy()
     scale = np.ones(n) if weights is None else np.asarray(weights, float)
-    root, lam, iters = _dual(c, lam0, forced, p, ub, prune_level(ub), 3000, 2.0, 30, scale, give_up=False)
+    deadline = math.inf if time_limit is None else t0 + time_limit
+    root, lam, iters = _dual(c, lam0, forced, p, ub, prune_level(ub), 3000, 2.0, 30, scale, give_up=False, deadline=deadline)
     total_iters = iters
     rho = _rho(c, lam)
     kth = np.sort(np.where(forced, -np.inf, rho))[p - 1]
