@@ -102,3 +102,18 @@ def test_rows_merged_and_demand_without_gain_is_constant():
     # site 0: 5·1 + 1·4 + 4·(penalty 18) = 81; site 1: 25 + 4 + 8 = 37; site 2: 45 + 4 + 12 = 61
     assert list(s.selected) == [1] and s.objective == pytest.approx(37.0)
     assert s.stats["demand_rows_in_model"] == 3  # the two equal rows are one
+
+
+def test_zero_times_restored_by_the_reachable_mask_count():
+    # synthetic: sparse input drops zero times; ``reachable=`` says which pairs exist (zeros included)
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(1)
+    T = rng.integers(0, 5, (30, 6)).astype(float)
+    reach = rng.random((30, 6)) < 0.8
+    S = sp.csr_array(np.where(reach, T, 0.0))
+    w = rng.integers(1, 9, 30).astype(float)
+    sols = {f: PMedian.from_cost_matrix(S, w, 2, reachable=reach, formulation=f).solve() for f in ("lagrangian", "radius")}
+    penalty = 2 * T[reach].max()
+    best = _brute(np.where(reach, T, np.inf), w, 2, np.zeros(6, bool), np.ones(6, bool), [], penalty)
+    assert sols["lagrangian"].objective == pytest.approx(best) == sols["radius"].objective
