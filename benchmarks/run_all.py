@@ -161,10 +161,9 @@ def bench_models_vs_spopt(graph, grid, n_demand=3000, n_sites=300, p=10):
     s2, t2 = timed(PMedian.from_cost_matrix(cost, w, p).solve)
     s3, t3 = timed(PMedian.from_cost_matrix(cost, w, p, formulation="assignment").solve)
     s4, t4 = timed(PMedian.from_cost_matrix(cost, w, p, formulation="radius").solve)
-    row(name.format(f"p-median ({s2.stats.get('formulation')})"), t2, "assignment formulation", t3,
-        f"equal objective: {abs(s2.objective - s3.objective) <= 1e-6 * s3.objective}")  # fmt: skip
-    row(name.format(f"p-median ({s2.stats.get('formulation')})"), t2, "radius formulation (HiGHS)", t4,
-        f"equal objective: {abs(s2.objective - s4.objective) <= 1e-6 * s4.objective}")  # fmt: skip
+    ours = name.format(f"p-median ({s2.stats.get('formulation')})")
+    for ref, s_ref, t_ref in (("assignment formulation", s3, t3), ("radius formulation (HiGHS)", s4, t4)):
+        row(ours, t2, ref, t_ref, f"equal objective: {abs(s2.objective - s_ref.objective) <= 1e-6 * s_ref.objective}")
     try:
         from spopt.locate import MCLP as SMCLP
         from spopt.locate import PMedian as SPMedian

@@ -409,7 +409,7 @@ class SitingModel:
         if isinstance(prob, Solution):  # trivial model solved without a MIP
             prob.runtime = time.perf_counter() - t0
             return prob
-        log_path = str(log_path) if log_path else tempfile.mkstemp(prefix=f"siting-{self.name}-", suffix=".log")[1]
+        log_path = self._log_path(log_path)
         warm = solver == "cbc" and self.name in ("mclp", "pmedian", "backup") and bool(y)
         if warm:  # greedy warm start for CBC (PuLP passes none to the HiGHS API); an infeasible start is ignored
             start = set(int(j) for j in self.heuristic())
@@ -429,8 +429,19 @@ class SitingModel:
             objective = self.evaluate(chosen)
             return self.make_solution(chosen, objective, "heuristic", relative_gap(objective, bound), bound, runtime, solver, log_path)
         chosen = np.array(sorted(j for j, v in y.items() if (v.value() or 0) > 0.5), dtype=int)
+        return self._finish(chosen, float(pulp.value(prob.objective) or 0.0), bound, prob.sense, status, runtime, solver, log_path)
+
+    def _log_path(self, log_path) -> str:
+        """``log_path`` as a string, or a fresh temporary file for the solver's log."""
+        return str(log_path) if log_path else tempfile.mkstemp(prefix=f"siting-{self.name}-", suffix=".log")[1]
+
+    def _finish(self, chosen, solver_objective: float, bound: float, sense: int, status: str, runtime: float, solver: str,
+                log_path) -> Solution:  # fmt: skip
+        """The solver's plan as a :class:`Solution`: objective recomputed from the matrix and checked
+        against the solver's (:meth:`_check_objective`), gap from the bound, and ``optimal`` only when
+        that gap is within the solver's tolerances."""
         objective = self.evaluate(chosen)
-        self._check_objective(objective, float(pulp.value(prob.objective) or 0.0), bound, prob.sense)
+        self._check_objective(objective, solver_objective, bound, sense)
         rel = relative_gap(objective, bound)
         if status == "optimal" and rel > 1e-6:  # proven optimal within the solver's tolerances only
             status = "feasible"

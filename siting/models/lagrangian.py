@@ -66,6 +66,11 @@ class BranchAndBoundResult:
     stats: dict = field(default_factory=dict)
 
 
+def _plan_cost(c: np.ndarray, cols) -> float:
+    """``Σ_i min_{j ∈ cols} c_ij``: the objective of opening ``cols``."""
+    return float(c[:, cols].min(axis=1).sum())
+
+
 def _greedy(c: np.ndarray, p: int, forced: np.ndarray) -> list[int]:
     cur = np.full(c.shape[0], np.inf)
     chosen = [int(j) for j in forced]
@@ -83,7 +88,7 @@ def _greedy(c: np.ndarray, p: int, forced: np.ndarray) -> list[int]:
 def _interchange(c: np.ndarray, chosen: list[int], forced: set[int]) -> tuple[list[int], float]:
     """Vertex substitution: replace one open site by the best other while that lowers the cost."""
     chosen = list(chosen)
-    best = float(c[:, chosen].min(axis=1).sum())
+    best = _plan_cost(c, chosen)
     improved = True
     while improved:
         improved = False
@@ -115,8 +120,9 @@ def _rho(c: np.ndarray, lam: np.ndarray, buf: np.ndarray | None = None) -> np.nd
 
 
 def _dual(c: np.ndarray, lam: np.ndarray, opened: np.ndarray, p: int, ub: float, stop: float, max_iter: int, step: float,
-          patience: int, scale: np.ndarray, give_up: bool = True, deadline: float = math.inf) -> tuple[float, np.ndarray, int]:  # fmt: skip
-    """Subgradient ascent on ``L(λ)`` over the columns of ``c``; return (bound, its λ, iterations).
+          patience: int, scale: np.ndarray, give_up: bool = True, deadline: float = math.inf,
+          ) -> tuple[float, np.ndarray, np.ndarray, int]:  # fmt: skip
+    """Subgradient ascent on ``L(λ)`` over the columns of ``c``; return (bound, its λ, its ρ, iterations).
 
     ``scale``: per-row step scale (the row's weight): a row's ``λ_i`` lives on the scale of its
     costs, so heavy rows take proportionally larger steps (a diagonally scaled subgradient).
@@ -125,7 +131,8 @@ def _dual(c: np.ndarray, lam: np.ndarray, opened: np.ndarray, p: int, ub: float,
     ``deadline`` (``time.perf_counter()`` value): stop there (the bound so far is still a bound).
 
     The steps run in single precision (twice the arithmetic per second; they only steer ``λ``);
-    the returned bound is ``L`` of the best ``λ`` recomputed in double precision, so it is exact.
+    the returned bound is ``L`` of the best ``λ`` recomputed in double precision, so it is exact
+    (and so is the returned ``ρ``, which the caller's fixing uses).
     """
     c32 = c.astype(np.float32)
     buf = np.empty_like(c32)  # one work array: large temporaries per step cost more than the arithmetic
@@ -159,7 +166,7 @@ def _dual(c: np.ndarray, lam: np.ndarray, opened: np.ndarray, p: int, ub: float,
             break
         lam = lam + step * max(ub - value, 1e-9 * max(1.0, abs(ub))) / norm * d
     rho = _rho(c, best_lam)
-    return float(best_lam.sum() + rho[_select(rho, opened, p)].sum()), best_lam, it
+    return float(best_lam.sum() + rho[_select(rho, opened, p)].sum()), best_lam, rho, it
 
 
 def pmedian_branch_and_bound(
@@ -223,24 +230,20 @@ def pmedian_branch_and_bound(
         level = prune_level(ub)
         return math.floor(level) + 1 if integral else level
 
-    def plan_cost(cols) -> float:
-        return float(c[:, cols].min(axis=1).sum())
-
     forced_set = set(np.flatnonzero(forced).tolist())
     inc, ub = _interchange(c, _greedy(c, p, np.flatnonzero(forced)), forced_set)
     say(f"incumbent {ub:.6g} (greedy + interchange)")
     if m == p or n == 0:
         chosen = np.arange(m) if m == p else np.array(sorted(inc))
-        obj = plan_cost(chosen) if n else 0.0
+        obj = _plan_cost(c, chosen) if n else 0.0
         return BranchAndBoundResult(chosen, obj, obj, "optimal", {"nodes": 0, "seconds": time.perf_counter() - t0})
 
     # root: a long ascent from λ_i = the second-smallest cost of the row
     lam0 = np.partition(c, 1, axis=1)[:, 1] if m > 1 else c[:, 0].copy()
     scale = np.ones(n) if weights is None else np.asarray(weights, float)
     deadline = math.inf if time_limit is None else t0 + time_limit
-    root, lam, iters = _dual(c, lam0, forced, p, ub, prune_level(ub), 3000, 2.0, 30, scale, give_up=False, deadline=deadline)
+    root, lam, rho, iters = _dual(c, lam0, forced, p, ub, prune_level(ub), 3000, 2.0, 30, scale, give_up=False, deadline=deadline)
     total_iters = iters
-    rho = _rho(c, lam)
     kth = np.sort(np.where(forced, -np.inf, rho))[p - 1]
     keep = forced | (root + np.maximum(0.0, rho - kth) <= prune_level(ub))
     for j in inc:  # keep the incumbent's columns (local search below works on the kept block)
@@ -268,19 +271,19 @@ def pmedian_branch_and_bound(
             continue
         act = np.flatnonzero(~closed)
         sub = ck[:, act]
-        lag, lam_node, iters = _dual(sub, lam_parent, opened[act], p, ub, prune_level(ub), node_iterations, NODE_STEP, NODE_PATIENCE, scale)
+        lag, lam_node, rho_a, iters = _dual(sub, lam_parent, opened[act], p, ub, prune_level(ub), node_iterations, NODE_STEP,
+                                            NODE_PATIENCE, scale)  # fmt: skip
         total_iters += iters
         bound = max(lag, parent_bound)  # a child's optimum is no better than its parent's bound
         if bound > prune_level(ub):
             proven = min(proven, bound)
             continue
-        rho_a = _rho(sub, lam_node)
         rho = np.full(len(cols), np.inf)
         rho[act] = rho_a
         r = np.where(opened, -np.inf, rho)
         order = np.argsort(r, kind="stable")
         sel = order[:p]
-        value = float(ck[:, sel].min(axis=1).sum())
+        value = _plan_cost(ck, sel)
         if value < ub * (1 - 1e-12):
             plan, value = _interchange(ck, [int(j) for j in sel], set(np.flatnonzero(kf).tolist()))
             if value < ub:
@@ -306,7 +309,7 @@ def pmedian_branch_and_bound(
             continue
         if n_open == p or n_open + n_free == p:  # a leaf: one plan left
             leaf = np.flatnonzero(opened if n_open == p else opened | free)
-            value = float(ck[:, leaf].min(axis=1).sum())
+            value = _plan_cost(ck, leaf)
             if value < ub:
                 best_plan, ub = [int(j) for j in leaf], value
             proven = min(proven, value)
@@ -334,4 +337,4 @@ def pmedian_branch_and_bound(
     say(f"{status}: objective {ub:.6g}, bound {bound:.6g}, {nodes} nodes, {total_iters} subgradient steps, {secs:.2f} s")
     stats = {"root_bound": root, "sites_after_root_fixing": int(len(cols)), "nodes": nodes, "subgradient_steps": total_iters,
              "integer_costs": integral, "seconds": round(secs, 3)}  # fmt: skip
-    return BranchAndBoundResult(chosen, plan_cost(chosen), bound, status, stats)
+    return BranchAndBoundResult(chosen, _plan_cost(c, chosen), bound, status, stats)

@@ -162,11 +162,10 @@ class PMedian(SitingModel):
                 return self._solve_branch_and_bound(block, time_limit, gap, log_path)
         if solver != "highs" or method == "assignment":
             return super().solve(solver, time_limit, gap, log_path)
-        import tempfile
         import time as _time
 
         t0 = _time.perf_counter()
-        log_path = str(log_path) if log_path else tempfile.mkstemp(prefix="siting-pmedian-", suffix=".log")[1]
+        log_path = self._log_path(log_path)
         sb = site_block(self)
         rm = build_radius(self.cost, self.weights, median_base(self), self.allowed(), self.p)
         self.stats = _radius_stats(self, rm)
@@ -197,44 +196,30 @@ class PMedian(SitingModel):
             objective = self.evaluate(chosen)
             return self.make_solution(chosen, objective, "heuristic", relative_gap(objective, bound), bound, runtime, "highs", log_path)
         chosen = np.sort(sb.ids[yv > 0.5])
-        objective = self.evaluate(chosen)
-        self._check_objective(objective, solver_obj, bound, pulp.LpMinimize)
-        rel = relative_gap(objective, bound)
-        if status == "optimal" and rel > 1e-6:
-            status = "feasible"
-        return self.make_solution(chosen, objective, status, rel, bound, runtime, "highs", log_path)
-
+        return self._finish(chosen, solver_obj, bound, pulp.LpMinimize, status, runtime, "highs", log_path)
 
     def _solve_branch_and_bound(self, block, time_limit, gap, log_path) -> Solution:
-        import tempfile
         import time as _time
 
         t0 = _time.perf_counter()
         cost, weights, cols, required, constant = block
-        log_path = str(log_path) if log_path else tempfile.mkstemp(prefix="siting-pmedian-", suffix=".log")[1]
+        log_path = self._log_path(log_path)
         k = self.p - len(required)
         if k < 0 or k > len(cols):
             raise InfeasibleError(f"{self.name}: {len(required)} required and {len(cols)} other allowed sites cannot make p = {self.p}")
+        self.stats = {"formulation": "lagrangian", "demand_rows_in_model": int(cost.shape[0])}
         with open(log_path, "w", encoding="utf-8") as log:
             log.write(f"p-median, Lagrangian branch-and-bound: {cost.shape[0]} demand rows x {cost.shape[1]} sites, p = {k}\n")
-            if k == 0:
-                chosen, status, bound = required, "optimal", None
-                self.stats = {"formulation": "lagrangian", "demand_rows_in_model": int(cost.shape[0])}
+            if k == 0:  # the required sites are the plan
+                chosen = required
+                objective = bound = self.evaluate(chosen)
+                status = "optimal"
             else:
                 res = pmedian_branch_and_bound(cost, k, weights=weights, time_limit=time_limit, gap=gap, log=lambda m: log.write(m + "\n"))
                 chosen = np.r_[required, cols[res.chosen]].astype(int)
-                status, bound = res.status, constant + res.bound
-                self.stats = {"formulation": "lagrangian", "demand_rows_in_model": int(cost.shape[0]), **res.stats}
-        chosen = np.sort(chosen)
-        objective = self.evaluate(chosen)
-        if bound is None:
-            bound = objective
-        else:
-            self._check_objective(objective, constant + res.objective, bound, pulp.LpMinimize)
-        rel = relative_gap(objective, bound)
-        if status == "optimal" and rel > 1e-6:
-            status = "feasible"
-        return self.make_solution(chosen, objective, status, rel, bound, _time.perf_counter() - t0, "lagrangian-bb", log_path)
+                objective, bound, status = constant + res.objective, constant + res.bound, res.status
+                self.stats.update(res.stats)
+        return self._finish(np.sort(chosen), objective, bound, pulp.LpMinimize, status, _time.perf_counter() - t0, "lagrangian-bb", log_path)
 
 
 class PCenter(SitingModel):
