@@ -4,6 +4,8 @@ Inputs (the original products; ``--shared`` defaults to ``../shared/data``):
 
 * Kartverket N1000 2025 ``StedsnavnTekst`` (place-name labels) and ``Tettbebyggelse`` (built-up
   areas), CC BY 4.0 "© Kartverket";
+* ``airportsdata`` (PyPI, MIT, data from mwgg/Airports): aerodrome reference coordinates of the
+  N1000 airports, looked up by ICAO code (``scripts/sources/airports_icao.csv``) at build time only;
 * SSB population grid 250 m, 1 January 2022 (``NOR0250M_POP_2022.csv``), NLOD 2.0 "Statistisk
   sentralbyrå"; censored cells (published as 5) count as 3.806 as in ``siting.demand``.
 
@@ -14,7 +16,9 @@ Three sources, one row each (columns ``name, source, type, population, x, y``; x
     grend, boligfelt) or an airport (flyplass), one row per ``stedsnummer``. A 1 : 1 000 000 label
     stands beside its place (median 1.8 km from the GeoNames point), so the point is moved to the
     population-weighted centre of the grid cells within 3 km of the label and snapped to the nearest
-    inhabited cell (median 0.6 km from GeoNames). Airports keep the label point.
+    inhabited cell (median 0.6 km from GeoNames). Airports (flyplass) are placed at the aerodrome's
+    reference coordinates in the ``airportsdata`` package (MIT; ICAO code per label in
+    ``scripts/sources/airports_icao.csv``): a 1 : 1 000 000 label stands 1-7 km from the airport.
 ``n1000_builtup``
     Every N1000 built-up area polygon: its inhabited cells' population-weighted centre, snapped to the
     nearest inhabited cell inside; named after the highest-ranked settlement label inside it nearest
@@ -56,6 +60,8 @@ CLUSTER_TILE_M = 2000.0
 CLUSTER_MIN_POP = 100.0
 CLUSTER_LABEL_M = 2000.0
 POP_RADIUS_M = 1000.0
+AIRPORTS = Path(__file__).resolve().parent / "sources" / "airports_icao.csv"
+AIRPORT_MAX_SHIFT_M = 8000.0  # a label farther than this from its ICAO point means a wrong mapping
 CENSORED_VALUE, CENSORED_MEAN = 5, 3.806
 
 
@@ -83,7 +89,28 @@ def place_names(path: Path, xy: np.ndarray, pop: np.ndarray, tree: cKDTree) -> p
             nb = np.asarray(nb)
             centre = (xy[nb] * pop[nb, None]).sum(0) / pop[nb].sum()
             out[i] = xy[nb[np.argmin(np.hypot(*(xy[nb] - centre).T))]]
+    airport = s["type"].isin(AIRPORT_TYPES).to_numpy()
+    out[airport] = airport_points(s.loc[airport, "name"], label[airport])
     return pd.DataFrame({"name": s["name"], "source": "n1000_place", "type": s["type"], "x": out[:, 0], "y": out[:, 1]})
+
+
+def airport_points(names: pd.Series, label: np.ndarray) -> np.ndarray:
+    """Reference coordinates (EPSG:25833) of the N1000 airports, from ``airportsdata`` by ICAO code."""
+    import airportsdata  # build-time only: the product reads the bundled candidates.csv
+    from pyproj import Transformer
+
+    icao = pd.read_csv(AIRPORTS).set_index("n1000_name")["icao"]
+    missing = sorted(set(names) - set(icao.index))
+    if missing:
+        raise SystemExit(f"{AIRPORTS}: no ICAO code for the N1000 airports {missing}")
+    table = airportsdata.load("ICAO")
+    lonlat = np.array([(table[c]["lon"], table[c]["lat"]) for c in icao.loc[names]])
+    x, y = Transformer.from_crs(4326, 25833, always_xy=True).transform(lonlat[:, 0], lonlat[:, 1])
+    pts = np.column_stack([x, y])
+    shift = np.hypot(*(pts - label).T)
+    if (shift > AIRPORT_MAX_SHIFT_M).any():
+        raise SystemExit(f"{AIRPORTS}: ICAO point far from its label: {list(names[shift > AIRPORT_MAX_SHIFT_M])}")
+    return pts
 
 
 def _nearest_label(labels: pd.DataFrame, pts: np.ndarray, max_m: float) -> list[str | None]:

@@ -4,7 +4,8 @@ Sources (``candidates.sources`` in a scenario; see ``docs/candidates.md``):
 
 ``n1000_place``
     Kartverket N1000 place names of settlements (by, tettsted, tettbebyggelse, bydel, bygdelag,
-    grend, boligfelt) and airports, each moved from its map label to the population centre around it.
+    grend, boligfelt), each moved from its map label to the population centre around it, and
+    airports, at the aerodrome's reference coordinates (``airportsdata``, at build time).
 ``n1000_builtup``
     Kartverket N1000 built-up areas (``Tettbebyggelse``): one point per area at its population centre.
 ``ssb_cluster``

@@ -288,3 +288,24 @@ def test_run_with_a_point_outside_norway_is_one_line_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("siting: error:") and "\n" not in err and "Paris" in err and "Norway's land area" in err
     assert not (tmp_path / "run").exists()
+
+
+def test_airport_candidates_sit_at_the_airport():
+    """The 28 N1000 airports are at the aerodrome reference point, not at the map label (1-7 km off)."""
+    airportsdata = pytest.importorskip("airportsdata")
+    import pandas as pd
+    from pyproj import Transformer
+
+    b = load_bundled_candidates()
+    air = b[b["type"] == "flyplass"]
+    icao = pd.read_csv(Path(__file__).resolve().parents[1] / "scripts" / "sources" / "airports_icao.csv")
+    assert len(air) == 28 and set(air["name"]) == set(icao["n1000_name"])
+    table = airportsdata.load("ICAO")
+    to_utm = Transformer.from_crs(4326, 25833, always_xy=True)
+    far = {}
+    for name, code in zip(icao["n1000_name"], icao["icao"], strict=True):
+        x, y = to_utm.transform(table[code]["lon"], table[code]["lat"])
+        p = air[air["name"] == name].geometry.iloc[0]
+        if np.hypot(p.x - x, p.y - y) > 1000:
+            far[name] = round(np.hypot(p.x - x, p.y - y))
+    assert not far, f"airport candidates more than 1 km from the aerodrome: {far}"
