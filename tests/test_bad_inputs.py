@@ -63,12 +63,12 @@ def fake_run(folder: Path, metrics: str = "{}") -> Path:
 
 def no_computation(monkeypatch):
     """Any stage that computes fails the test: the error must come before."""
-    from siting import pipeline
+    from siting.pipeline import run
 
     def boom(*a, **k):
         raise AssertionError("computation started before the output was checked")
 
-    monkeypatch.setattr(pipeline, "load_inputs", boom)
+    monkeypatch.setattr(run, "load_inputs", boom)
 
 
 GOOD = "name: probe\nnew_offices: 2\n"

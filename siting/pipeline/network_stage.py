@@ -1,0 +1,75 @@
+"""Stage 2, network: the road graph of a run and its cache keys."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from siting.network import NetworkSpec, RoadGraph
+from siting.paths import cache_dir
+from siting.pipeline.keys import _NETWORKS, Timer, digest
+from siting.scenario import Scenario
+
+
+@dataclass
+class Network:
+    """The road graph of a run and its cache keys.
+
+    Attributes
+    ----------
+    graph : RoadGraph
+    key : str
+        Key of the settings and network file (memo key).
+    content_key : str
+        Hash of the built graph itself (nodes, edges, snapping and access settings): the part
+        of the drive-time matrix key that comes from the network.
+    """
+
+    graph: RoadGraph
+    key: str
+    content_key: str
+
+
+def network_key(spec: NetworkSpec) -> str:
+    """Cache key of the network stage: the settings and the identity of the file they resolve to."""
+    from siting.network import national_roads_path
+
+    path = spec.path if spec.path is not None else national_roads_path()
+    stamp = None
+    if path is not None and Path(path).exists():
+        st = os.stat(path)
+        stamp = (str(path), st.st_size, st.st_mtime_ns)
+    return digest(spec.model_dump(mode="json"), stamp, str(cache_dir()))
+
+
+def network_spec(sc: Scenario) -> NetworkSpec:
+    return NetworkSpec(**{**sc.network.model_dump(exclude={"cutoff_minutes"}), "path": sc.input_paths().get("roads")})
+
+
+def load_network_stage(sc: Scenario, timer: Timer | None = None) -> Network:
+    """Stage 2: the road graph (disk cache in :func:`siting.network.build_network`, memo here)."""
+    from siting.network import load_network
+
+    timer = timer or Timer()
+    spec = network_spec(sc)
+    key = network_key(spec)
+    hit = _NETWORKS.get(key)
+    if hit is not None:
+        return hit
+    with timer.stage("network"):
+        graph = load_network(spec)
+    if graph.is_estimate:
+        content = digest("estimate", spec.model_dump(mode="json"))
+    else:
+        m = graph.matrix.tocsr()
+        access = spec.model_dump(mode="json", include={"access_speed_kmh", "access_detour", "snap_threshold_m"})
+        snappable = graph.snappable if graph.snappable is not None else np.ones(graph.n_nodes, bool)
+        content = digest(graph.node_xy, m.indptr, m.indices, m.data, snappable, access)
+    out = Network(graph, key, content)
+    _NETWORKS.put(key, out)
+    return out
+
+

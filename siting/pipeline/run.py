@@ -1,0 +1,66 @@
+"""A whole run: every stage in order, from a scenario file to its run folder."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from pathlib import Path
+
+from siting.errors import InfeasibleError
+from siting.io import atomic_path, check_output_dir
+from siting.paths import MAPS_DIR, SCENARIO_DIR
+from siting.pipeline.inputs_stage import load_inputs
+from siting.pipeline.keys import RUN_MARKER, Timer
+from siting.pipeline.matrix import drive_time_matrix, far_rows, matrix_floor
+from siting.pipeline.metrics_stage import compute_metrics_stage
+from siting.pipeline.model import build_problem, solve_model
+from siting.pipeline.network_stage import load_network_stage
+from siting.pipeline.outputs import write_outputs
+
+log = logging.getLogger(__name__)
+
+def run_scenario(path: str | Path, out: str | Path | None = None, force: bool = False, copy_map: bool = True) -> Path:
+    """Run a scenario file through every stage and write its run folder; returns the folder.
+
+    For the shipped scenarios (files in ``scenarios/``) run into the default folder (no ``out``),
+    the map is also copied to ``maps/<scenario>.html`` unless ``copy_map`` is false; a run with
+    ``out`` elsewhere never touches ``maps/``.
+    """
+    from siting.scenario import load_scenario
+
+    sc = load_scenario(path)
+    copy_map = copy_map and not out
+    out = Path(out) if out else Path("runs") / sc.name
+    check_output_dir(out, force=force, marker=RUN_MARKER, what="run folder")  # before any computation
+    timer = Timer()
+    t_start = time.perf_counter()
+    inputs = load_inputs(sc, timer)
+    network = load_network_stage(sc, timer)
+    tm = drive_time_matrix(network, inputs, sc.network.cutoff_minutes, timer, floor=matrix_floor(sc))
+    with timer.stage("model"):
+        problem = build_problem(sc, inputs)
+        try:
+            sol = solve_model(sc, problem, tm)
+        except InfeasibleError as exc:
+            raise InfeasibleError(f"{Path(path).name}: {exc}") from None
+    if sol.stats.get("cutoff_may_change_optimum"):
+        log.warning("the %g-min drive-time cutoff may have changed the optimum (%d demand points, population %.0f, have no "
+                    "open office within it); raise network.cutoff_minutes", sol.stats["cutoff_minutes"],
+                    sol.stats["beyond_cutoff_points"], sol.stats["beyond_cutoff_population"])  # fmt: skip
+    with timer.stage("metrics"):
+        result = compute_metrics_stage(sc, inputs, network, tm, sol)
+    analysis = None
+    if len(sol.selected):
+        from siting.explain import analyse
+
+        with timer.stage("explain"):
+            far = far_rows(network, inputs, tm, timer)
+            analysis = analyse(sc, inputs, tm, far, problem, sol, with_efficiency=sc.model.type == "evaluate")
+    keys = {"inputs": inputs.key, "network": network.key, "network_content": network.content_key, "matrix": tm.key}
+    write_outputs(out, sc, Path(path), inputs, network, tm, sol, result, timer, keys, force=force, t_start=t_start,
+                  notes=problem.notes, analysis=analysis)  # fmt: skip
+    if copy_map and sc.outputs.map and sc.outputs.maps_copy and Path(path).resolve().parent == SCENARIO_DIR.resolve():
+        with atomic_path(MAPS_DIR / f"{sc.name}.html") as tmpmap:
+            shutil.copyfile(out / "map.html", tmpmap)
+    return out
