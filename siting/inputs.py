@@ -230,6 +230,12 @@ register(InputSpec(
     scenario_field="demand.offences.file",
 ))
 register(InputSpec(
+    "centrality",
+    "SSB sentralitetsindeks 2020 (classification 128), index 0-1000 and class 1-6 for the 356 kommuner, NLOD "
+    "Statistisk sentralbyrå",
+    bundle="kommuner/sentralitet_2020.csv",
+))
+register(InputSpec(
     "wishes",
     "Municipal positions on a new police office (letter of 23 Feb 2022): 16 sourced records with evidence strength",
     bundle="wishes/wishes.csv",
