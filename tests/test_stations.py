@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -148,6 +149,24 @@ def test_office_summary_lists_unverified_rows():
     assert "Bergen lufthamn Flesland politistasjon" in set(s["unverified"].office)
     assert "Sokndal lensmannskontor" in set(s["unverified"].office)
     assert "Karasjok lensmannskontor" not in set(s["unverified"].office)
+
+
+def test_ardal_and_aurland_won_their_2017_appeals():
+    s = load_stations(as_of="2022-01-01").set_index("office")
+    for office in ("Årdal lensmannskontor", "Aurland lensmannskontor"):
+        row = s.loc[office]
+        assert row.confidence == "verified" and "appeal" in row.note and "nrk.no" in row.source
+
+
+def test_offices_without_a_district_list_cite_their_own_page():
+    """Sør-Vest, Sør-Øst and Øst have no complete final list: a verified office cites a page naming it."""
+    s = load_stations(as_of="2022-01-01")
+    lists = pd.read_csv(Path(__file__).resolve().parents[1] / "scripts" / "sources" / "district_lists_2017.csv").set_index("politidistrikt")
+    three = s[s.politidistrikt.isin(["Sør-Vest", "Sør-Øst", "Øst"])]
+    own = three.source != three.politidistrikt.map(lists.source)
+    assert own.sum() >= 45
+    verified = three[three.confidence == "verified"]
+    assert len(verified) >= 30 and verified.note.fillna("").str.len().gt(0).all()  # each says what its page states
 
 
 def test_two_offices_at_one_place_rejected(tmp_path):
