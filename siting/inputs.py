@@ -241,3 +241,9 @@ register(InputSpec(
     bundle="wishes/wishes.csv",
     scenario_field="wishes.file",
 ))
+register(InputSpec(
+    "drive_times",
+    "Sourced reference drive times between places (route planners, Statens vegvesen, guides, ferry crossings), "
+    "one URL per row",
+    bundle="validation/drive_times.csv",
+))
