@@ -1,4 +1,4 @@
-"""``siting network build`` and ``siting network info``."""
+"""``siting network build``, ``siting network info`` and ``siting network check``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,10 @@ def register(sub) -> None:
                      "or the network a run would use")  # fmt: skip
     i.add_argument("file", nargs="?", type=Path)
     i.set_defaults(func=info)
+    c = s.add_parser("check", help="compare the network's drive times with sourced reference times (tool/reference ratios)")
+    c.add_argument("--file", type=Path, help="drive-time table (default: the bundled data/validation/drive_times.csv)")
+    c.add_argument("--json", action="store_true", help="print rows and summary as JSON")
+    c.set_defaults(func=check)
 
 
 def _print(g) -> None:
@@ -54,4 +58,37 @@ def info(args) -> int:
 
     g = build_network(args.file) if args.file else load_network()
     _print(g)
+    return 0
+
+
+def check(args) -> int:
+    import json
+
+    from siting.network import load_network
+    from siting.network.validation import drive_time_ratios, load_drive_times, summarize
+
+    table = load_drive_times(args.file)
+    g = load_network()
+    ratios = drive_time_ratios(g, table)
+    summary = summarize(ratios)
+    if args.json:
+        cols = ["id", "from", "to", "kind", "ferry", "group", "reference_minutes", "tool_minutes", "ratio"]
+        rows = ratios[cols].round({"tool_minutes": 1, "ratio": 2}).astype(object)
+        rows = rows.where(rows.notna(), None).to_dict("records")
+        print(json.dumps({"network": g.source, "rows": rows, "summary": summary}, ensure_ascii=False, indent=1))
+        return 0
+    print(f"{g.source}: {len(ratios)} reference drive times")
+    print(f"{'id':4} {'from':28} {'to':28} {'kind':13} {'ref':>6} {'tool':>6} {'ratio':>5}")
+    for r in ratios.itertuples():
+        tool = "-" if r.tool_minutes != r.tool_minutes else f"{r.tool_minutes:.0f}"
+        ratio = "-" if r.ratio != r.ratio else f"{r.ratio:.2f}"
+        name = f"{r.kind}{' +ferry' if r.ferry == 'yes' else ''}"
+        print(f"{r.id:4} {r[2][:28]:28} {r.to[:28]:28} {name[:13]:13} {r.reference_minutes:6.0f} {tool:>6} {ratio:>5}")
+    print("\ntool/reference ratio: median (p10-p90), share within ±15 %")
+    groups = [(k, summary[k]) for k in ("all", "road", "road <45", "road ≥45", "ferry")]
+    groups += [(f"kind: {k}", v) for k, v in summary["kind"].items()]
+    for name, st in groups:
+        if st["n"]:
+            print(f"  {name:22} n={st['n']:3}  {st['median']:.2f} ({st['p10']:.2f}-{st['p90']:.2f})  {st['within_15pct']:.0%}"
+                  + (f"  {st['unreachable']} unreachable" if st["unreachable"] else ""))
     return 0

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from pyproj import Transformer
 
-from siting.data.validate import read_table, require_columns, require_no_missing, require_unique
+from siting.data.validate import read_table, require_no_missing, require_unique
 from siting.errors import DataError
 from siting.inputs import resolve
 
@@ -36,14 +36,16 @@ _LON, _LAT = (3.0, 32.0), (57.5, 71.5)
 
 def validate_table(df: pd.DataFrame, path: Path | str) -> None:
     """Check a drive-time table; raise one :class:`DataError` line naming the row, field and fix."""
-    require_columns(df, COLUMNS, Path(path))
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        raise DataError(f"missing column(s) {', '.join(missing)}; a drive-time table needs {', '.join(COLUMNS)}", path=path)
     require_no_missing(df, COLUMNS, Path(path))
     require_unique(df, "id", Path(path))
 
     def bad(mask, field: str, fix: str):
         if mask.any():
             row = df.loc[mask].iloc[0]
-            raise DataError(f"row {row['id']}: {field} {row[field]!r} {fix}", path=path, field=field)
+            raise DataError(f"row {row['id']}: {field} {row[field]} {fix}", path=path, field=field)
 
     for col in ("from_lon", "from_lat", "to_lon", "to_lat", "reference_minutes"):
         num = pd.to_numeric(df[col], errors="coerce")
@@ -67,7 +69,8 @@ def load_drive_times(path: str | Path | None = None) -> pd.DataFrame:
         One row per pair with at least :data:`COLUMNS`; coordinates in EPSG:4326.
     """
     p = resolve("drive_times", path).path
-    df = read_table(p, "drive-time table", "rebuild it with scripts/build_validation.py", dtype={"id": str})
+    fix = "check the --file path" if path is not None else "rebuild it with scripts/build_validation.py"
+    df = read_table(p, "drive-time table", fix, dtype={"id": str})
     validate_table(df, p)
     return df
 
