@@ -28,6 +28,7 @@ import scipy.sparse as sp
 from siting import plans
 from siting.errors import InfeasibleError
 from siting.models import MODELS, SitingModel
+from siting.style import ranked
 
 #: How many improving swaps are reported.
 TOP_SWAPS = 5
@@ -42,7 +43,8 @@ def _names(inputs, idx) -> list[str]:
 
 # ------------------------------------------------------------------------------------------- per site
 def explain_sites(inputs, data: plans.PlanData, plan, T: float, allowed: np.ndarray) -> pd.DataFrame:
-    """One row per plan site (plan order): what it buys and what could replace it."""
+    """One row per plan site, in the one rank order (:func:`siting.style.rank_order`, the order of
+    ``proposals.csv``): what it buys and what could replace it."""
     plan = [int(j) for j in plan]
     cols = ["rank", "site_id", "name", "kommune", "politidistrikt", "pop_newly_within_T", "pop_served",
             "kommuner_served", "n_kommuner_served", "coverage_loss_if_removed", "time_loss_if_removed_pop_min",
@@ -77,7 +79,7 @@ def explain_sites(inputs, data: plans.PlanData, plan, T: float, allowed: np.ndar
             row["offences_newly_within_T"] = float(data.offences[served & newly].sum())
             row["offences_loss_if_removed"] = loss[j]["offences_loss"]
         rows.append(row)
-    return pd.DataFrame(rows)
+    return ranked(pd.DataFrame(rows), "pop_newly_within_T").reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------------------- alternatives

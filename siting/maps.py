@@ -26,9 +26,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from siting import i18n
 from siting.data.stations import count_offices
 from siting.errors import SitingError
+from siting.i18n import Html, Lang, t, th
 from siting.io import atomic_write_text
+from siting.style import AREA_COLORS, BRBG, DRIVE_TIME, GREENS, PURPLES, RDPU, ROUND, css_vars, ranked
 
 LAYERS = ("kommuner", "stations", "proposals", "coverage_before", "coverage_after")
 #: optional run layer: demand points with ``kommunenummer``, ``population``, ``time_before``, ``time_after``
@@ -44,31 +47,6 @@ FEW_WISHES = 50
 SAME_SITE_M = 1000.0
 STATIC = Path(__file__).resolve().parent / "static"
 
-YLORRD = ["#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#bd0026", "#800026"]
-GREENS = ["#f7fcf5", "#e5f5e0", "#c7e9c0", "#a1d99b", "#74c476", "#41ab5d", "#238b45", "#006d2c", "#00441b"]
-PURPLES = ["#fcfbfd", "#efedf5", "#dadaeb", "#bcbddc", "#9e9ac8", "#807dba", "#6a51a3", "#54278f", "#3f007d"]
-RDPU = ["#fff7f3", "#fde0dd", "#fcc5c0", "#fa9fb5", "#f768a1", "#dd3497", "#ae017e", "#7a0177", "#49006a"]
-BRBG = ["#8c510a", "#bf812d", "#dfc27d", "#f6e8c3", "#f5f5f5", "#c7eae5", "#80cdc1", "#35978f", "#01665e"]
-
-
-# --- numbers and words --------------------------------------------------------------------------------
-def people(v: float, step: int = 10) -> str:
-    """People rounded to ``step`` with thin-space thousands: ``86 000``."""
-    if v is None or not np.isfinite(v):
-        return "–"
-    return f"{int(round(v / step) * step):,}".replace(",", "\u202f")
-
-
-def signed_people(v: float, step: int = 100) -> str:
-    return ("+" if v >= 0 else "−") + people(abs(v), step)
-
-
-def _pct(x) -> str:
-    return "–" if x is None or not np.isfinite(x) else f"{100 * x:.1f} %"
-
-
-def _min(v, nd: int = 1) -> str:
-    return "–" if v is None or pd.isna(v) or not np.isfinite(v) else f"{v:.{nd}f} min"
 
 
 def _truthy(v) -> bool:
@@ -121,7 +99,8 @@ def _hex(c: str) -> np.ndarray:
 
 @dataclass
 class Scale:
-    """A linear colour scale clipped to [vmin, vmax] with round ticks."""
+    """A linear colour scale clipped to [vmin, vmax] with round ticks; ``label`` and ``note`` are
+    already in the page's language ``lang``."""
 
     key: str
     label: str
@@ -132,6 +111,7 @@ class Scale:
     unit: str = ""
     note: str = ""
     mark: float | None = None
+    lang: Lang = "nb"
     _rgb: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -151,25 +131,25 @@ class Scale:
         return [self.vmin + i * self.step for i in range(n + 1)]
 
     def bar_html(self) -> str:
+        tick = lambda v: i18n.tick(v, self.lang)  # noqa: E731
         grad = ", ".join(self.colors)
         span = (self.vmax - self.vmin) or 1
-        ticks = "".join(
-            f'<span style="left:{100 * (t - self.vmin) / span:.1f}%">{_tick(t)}</span>' for t in self.ticks()
-        )
+        ticks = "".join(f'<span style="left:{100 * (v - self.vmin) / span:.1f}%">{tick(v)}</span>' for v in self.ticks())
         top = ""
         if self.mark is not None and self.vmin < self.mark < self.vmax:
             top = (f'<div class="siting-bar-ticks"><span style="left:{100 * (self.mark - self.vmin) / span:.1f}%;font-weight:bold">'
-                   f"T = {_tick(self.mark)} ▾</span></div>")  # fmt: skip
-        clip = f" Values beyond {_tick(self.vmin)}…{_tick(self.vmax)} take the end colours." if self.note == "" else " " + self.note
+                   f"T = {tick(self.mark)} ▾</span></div>")  # fmt: skip
+        clip = self.note or t("scale.clipped", self.lang, lo=tick(self.vmin), hi=tick(self.vmax))
         return (f'<div class="siting-bar" data-mode="{html.escape(self.key)}">'
                 f'{top}<div class="siting-bar-grad" style="background:linear-gradient(to right, {grad})"></div>'
                 f'<div class="siting-bar-ticks">{ticks}</div>'
-                f'<div class="siting-bar-caption">{html.escape(self.label)}{html.escape(self.unit)}.{html.escape(clip)}</div></div>')  # fmt: skip
+                f'<div class="siting-bar-caption">{html.escape(self.label)}{html.escape(self.unit)}. {html.escape(clip)}</div></div>')  # fmt: skip
 
 
-def _tick(t: float) -> str:
-    s = f"{t:,.10g}".replace(",", "\u202f")
-    return s.replace("-", "−")
+def time_scale(key: str, label: str, T: float | None, lang: Lang) -> Scale:
+    """The one drive-time scale (:data:`siting.style.DRIVE_TIME`, 0–60 min) with T marked."""
+    d = DRIVE_TIME
+    return Scale(key, label, d["colors"], d["vmin"], d["vmax"], d["step"], " (min)", mark=T, lang=lang)
 
 
 # --- geometry ------------------------------------------------------------------------------------------
@@ -242,9 +222,9 @@ def demand_layer(demand: gpd.GeoDataFrame, before, after) -> gpd.GeoDataFrame:
     cols = {"kommunenummer": demand["kommunenummer"].astype(str).to_numpy(), "population": demand["population"].to_numpy(float)}
     if "offences" in demand.columns:
         cols["offences"] = demand["offences"].to_numpy(float)
-    for name, t in (("time_before", before), ("time_after", after)):
-        t = np.asarray(t, float)
-        cols[name] = np.where(np.isfinite(t), t, np.nan)
+    for name, tt in (("time_before", before), ("time_after", after)):
+        tt = np.asarray(tt, float)
+        cols[name] = np.where(np.isfinite(tt), tt, np.nan)
     return gpd.GeoDataFrame(cols, geometry=demand.geometry.to_numpy(), crs=demand.crs)
 
 
@@ -262,34 +242,40 @@ def offence_rate(kommuner: pd.DataFrame) -> pd.Series | None:
     return None
 
 
-def _label(col: str, T: float | None = None) -> str:
-    """A readable label for a column name (``within_T`` → ``within 30 min``)."""
-    if T is not None:
-        col = col.replace("newly_covered", "newly_within_T").replace("within_T", f"within_{T:g}_min")
-    return col.replace("_", " ").replace("per 1000", "per 1 000").capitalize()
+#: offence columns of the municipality layer and the proposals, and their catalogue keys
+OFFENCE_LABELS = {"offences_per_1000": "offences.per_1000", "offences_per_1000_inhabitants": "offences.per_1000",
+                  "offences_share_within_T_before": "offences.share_before", "offences_share_within_T_after": "offences.share_after",
+                  "offences_newly_covered": "offences.newly", "offences_newly_within_T": "offences.newly"}  # fmt: skip
 
 
-def _offence_fields(k: pd.DataFrame, T: float) -> list[tuple[str, pd.Series]]:
+def _label(col: str, T: float, lang: Lang) -> str:
+    """A readable label for a data column (known columns from the catalogue, others spelled out)."""
+    if col in OFFENCE_LABELS:
+        return t(OFFENCE_LABELS[col], lang, T=T)
+    return col.replace("_", " ").capitalize()
+
+
+def _offence_fields(k: pd.DataFrame, T: float, lang: Lang) -> list[tuple[str, pd.Series]]:
     """Hover rows for the municipality layer's offence columns (helper "criteria": ``offences``,
     ``offences_low/high``, ``offences_per_1000``, ``offences_share_within_T_*``, ``crime_flag``)."""
     cols = offence_columns(k)
     out = []
     if "offences" in cols:
-        val = _fmt_series(k["offences"].astype(float), "num")
+        val = _fmt_series(k["offences"].astype(float), "num", lang)
         if {"offences_low", "offences_high"} <= set(cols):
             lo, hi = k["offences_low"].astype(float), k["offences_high"].astype(float)
-            rng = (" (" + _fmt_series(lo, "num") + "–" + _fmt_series(hi, "num") + ")").where((hi - lo).abs() > 1e-9, "")
+            rng = (" (" + _fmt_series(lo, "num", lang) + i18n.DASH + _fmt_series(hi, "num", lang) + ")").where((hi - lo).abs() > 1e-9, "")
             val = val + rng
-        out.append(("Reported offences per year", val))
+        out.append((t("offences.per_year", lang), val))
     for c in cols:
         if c in ("offences", "offences_low", "offences_high"):
             continue
         v = k[c].astype(float)
-        out.append((_label(c, T), v.map(_pct) if "share" in c else _fmt_series(v, "num")))
+        out.append((_label(c, T, lang), v.map(lambda x: i18n.pct(x, 1, lang)) if "share" in c else _fmt_series(v, "num", lang)))
     if "crime_flag" in k.columns:
         flag = k["crime_flag"].fillna("").astype(str)
         if flag.str.strip().ne("").any():
-            out.append(("Crime data note", flag.where(flag.str.strip().ne(""), "–")))
+            out.append((t("offences.note", lang), flag.map(lambda f: i18n.enum("crime_flag", f, lang) if f.strip() else i18n.DASH)))
     return out
 
 
@@ -308,61 +294,73 @@ def _json_default(v):
     return str(v)
 
 
-def _legend_html(markers: list[tuple[str, str]], scales: list[Scale], rank_note: str, kommuner_label: str) -> str:
+def _legend_html(markers: list[tuple[str, str]], scales: list[Scale], lang: Lang) -> str:
     """The legend's inner HTML (template; trusted structure, every text escaped)."""
-    opts = "".join(f'<option value="{html.escape(s.key)}">{html.escape(s.label)}</option>' for s in scales)
-    rows = "".join(f'<div class="siting-row">{sym}<span>{html.escape(text)}</span></div>' for sym, text in markers)
+    e = html.escape
+    opts = "".join(f'<option value="{e(s.key)}">{e(s.label)}</option>' for s in scales)
+    rows = "".join(f'<div class="siting-row">{sym}<span>{e(text)}</span></div>' for sym, text in markers)
     bars = "".join(s.bar_html() for s in scales)
-    return (f'<button id="siting-legend-toggle" type="button" aria-label="show or hide the legend">Legend</button>'
-            f'<div class="siting-body"><h2>Legend</h2>{rows}<div class="siting-rank">{html.escape(rank_note)}</div>'
-            f'<div id="siting-mode-box"><label for="siting-mode">{html.escape(kommuner_label)}</label><br>'
+    return (f'<button id="siting-legend-toggle" type="button" aria-label="{e(t("legend.toggle", lang))}">{e(t("legend", lang))}</button>'
+            f'<div class="siting-body"><h2>{e(t("legend", lang))}</h2>{rows}'
+            f'<div id="siting-mode-box"><label for="siting-mode">{e(t("legend.colour_by", lang))}</label><br>'
             f'<select id="siting-mode">{opts}</select>{bars}</div></div>')  # fmt: skip
 
 
-def _panel_html(title: str, short: str, lines: list[str], warnings: list[str], notes: list[str]) -> str:
-    """Summary panel: title and ``short`` headline always shown, the rest collapsible; ``short``,
-    ``lines``, ``warnings`` and ``notes`` are already-escaped HTML fragments."""
+def _panel_html(title: str, short: str, lines: list[str], warnings: list[str], notes: list[str], about: list[str], lang: Lang) -> str:
+    """Summary panel: title and ``short`` headline always shown, the rest collapsible; the
+    calculation's details (files, models, network) folded under "Om beregningen". ``short``,
+    ``lines``, ``warnings``, ``notes`` and ``about`` are already-escaped HTML fragments."""
+    e = html.escape
     body = "".join(f'<p class="siting-big">{x}</p>' for x in lines)
     body += "".join(f'<div class="siting-warn">{w}</div>' for w in warnings)
     body += "".join(f'<p class="siting-note">{n}</p>' for n in notes)
-    return (f'<div id="siting-panel" role="region" aria-label="summary">'
-            f'<button id="siting-panel-toggle" type="button" aria-label="show or hide the summary">☰</button>'
-            f'<h1>{html.escape(title)}</h1><p class="siting-short">{short}</p><div class="siting-body">{body}</div></div>')  # fmt: skip
+    if about:
+        body += (f'<details class="siting-about"><summary>{e(t("about", lang))}</summary>'
+                 + "".join(f'<p class="siting-note">{a}</p>' for a in about) + "</details>")  # fmt: skip
+    return (f'<div id="siting-panel" role="region" aria-label="{e(t("panel", lang))}">'
+            f'<button id="siting-panel-toggle" type="button" aria-label="{e(t("panel.toggle", lang))}">☰</button>'
+            f'<h1>{e(title)}</h1><p class="siting-short">{short}</p><div class="siting-body">{body}</div></div>')  # fmt: skip
 
 
 def _headline(metrics: dict) -> dict:
-    """People and shares within T today and with the plan, and the change."""
+    """People and shares within T today and with the plan, and the change (a value written with its
+    band, ``{"value": v, "low": a, "high": b}``, counts as its value; the bands are kept under
+    ``bands``)."""
     h = metrics.get("headline", {})
-    total = (metrics.get("national", {}).get("before", {}) or {}).get("population")
-    b, a = h.get("share_within_T_before"), h.get("share_within_T_after")
+    v = i18n.value_of
+    total = v((metrics.get("national", {}).get("before", {}) or {}).get("population"))
+    b, a = v(h.get("share_within_T_before")), v(h.get("share_within_T_after"))
     out = {"T": metrics.get("threshold_minutes"), "share_before": b, "share_after": a, "total": total,
-           "mean_before": h.get("mean_time_before"), "mean_after": h.get("mean_time_after")}  # fmt: skip
+           "mean_before": v(h.get("mean_time_before")), "mean_after": v(h.get("mean_time_after")),
+           "bands": {k: i18n.band_of(x) for k, x in h.items() if i18n.band_of(x)}}  # fmt: skip
     if total and b is not None and a is not None:
         out.update(people_before=b * total, people_after=a * total, people_gain=(a - b) * total)
     return out
 
 
-def _headline_line(hd: dict, who: str = "") -> str:
-    T = f"{float(hd['T'] or 0):g}"
-    gain = f" (<b>{signed_people(hd['people_gain'])} people</b>)" if "people_gain" in hd else ""
-    pb = f" ({people(hd['people_before'], 100)} people)" if "people_before" in hd else ""
-    return (f"{who}Within <b>{T} min</b> of a police office: {_pct(hd['share_before'])}{pb} today → "
-            f"<b>{_pct(hd['share_after'])}</b>{gain}. Mean drive time {_min(hd['mean_before'])} → {_min(hd['mean_after'])}.")  # fmt: skip
+def _headline_line(hd: dict, lang: Lang) -> str:
+    """The headline in people and percent with the threshold named (HTML)."""
+    step = ROUND["people_national"]
+    gain = th("hl.gain", lang, n=i18n.signed_people(hd["people_gain"], step, lang)) if "people_gain" in hd else ""
+    pb = th("hl.people", lang, n=i18n.people(hd["people_before"], step, lang)) if "people_before" in hd else ""
+    return th("hl.line", lang, T=float(hd["T"] or 0), before=i18n.pct(hd["share_before"], 1, lang), pb=Html(pb),
+              after=i18n.pct(hd["share_after"], 1, lang), gain=Html(gain), mb=i18n.minutes(hd["mean_before"], 1, lang),
+              ma=i18n.minutes(hd["mean_after"], 1, lang))  # fmt: skip
 
 
-def _crime_line(metrics: dict) -> str:
+def _crime_line(metrics: dict, lang: Lang) -> str:
     """Offences within T today and with the plan, when the run has crime metrics (``metrics.crime``)."""
     c = ((metrics.get("crime") or {}).get("national")) or {}
-    b, a = c.get("share_offences_within_T_before"), c.get("share_offences_within_T_after")
+    b, a = i18n.value_of(c.get("share_offences_within_T_before")), i18n.value_of(c.get("share_offences_within_T_after"))
     if b is None or a is None:
         return ""
-    T = f"{float(metrics.get('threshold_minutes') or 0):g}"
-    gain = c.get("offences_newly_within_T")
-    more = f" (<b>{signed_people(gain, 10)} offences a year</b>)" if gain is not None else ""
-    return f"Reported offences within <b>{T} min</b>: {_pct(b)} → <b>{_pct(a)}</b>{more}."
+    gain = i18n.value_of(c.get("offences_newly_within_T"))
+    more = th("crime.more", lang, n=i18n.signed_people(gain, 10, lang)) if gain is not None else ""
+    return th("crime.line", lang, T=float(metrics.get("threshold_minutes") or 0), before=i18n.pct(b, 1, lang),
+              after=i18n.pct(a, 1, lang), more=Html(more))  # fmt: skip
 
 
-def _wishes_notes(kommuner: pd.DataFrame, metrics: dict) -> tuple[list[str], list[str]]:
+def _wishes_notes(kommuner: pd.DataFrame, metrics: dict, lang: Lang) -> tuple[list[str], list[str]]:
     """(warnings, notes) about the wishes on file."""
     warnings, notes = [], []
     if "wish_status" not in kommuner.columns:
@@ -375,8 +373,7 @@ def _wishes_notes(kommuner: pd.DataFrame, metrics: dict) -> tuple[list[str], lis
     if not isinstance(n, int | float):  # older runs: municipalities with a known position
         n = int((~status.str.lower().str.startswith("no answer") & status.ne("no wishes file")).sum())
     if n < FEW_WISHES:
-        warnings.append(f"Wishes on file for only {int(n)} of {len(kommuner)} municipalities; the others are unknown, "
-                        "not “no”.")  # fmt: skip
+        warnings.append(th("wishes.few", lang, n=int(n), total=len(kommuner)))
     agg = w.get("national_aggregates")
     if not isinstance(agg, dict):
         try:  # the run used a wishes file: the documented national totals give the context
@@ -384,12 +381,10 @@ def _wishes_notes(kommuner: pd.DataFrame, metrics: dict) -> tuple[list[str], lis
         except ImportError:
             agg = None
     if isinstance(agg, dict) and {"want_office", "do_not_want_office"} <= set(agg):
-        a = {k: html.escape(str(v)) for k, v in agg.items()}
         rc = agg.get("want_office_regional_councils")
-        notes.append(f"Nationally, about {a.get('answers_received', '?')} of {a.get('municipalities', '356')} municipalities "
-                     f"answered the ministry: {a['want_office']} want an office" + (f" (+{a['want_office_regional_councils']} regional "
-                     "council)" if rc else "") + f", {a['do_not_want_office']} do not, {a.get('unclear', '?')} unclear (published "
-                     "totals, not per municipality).")  # fmt: skip
+        notes.append(th("wishes.national", lang, answered=agg.get("answers_received", "?"), total=agg.get("municipalities", 356),
+                        want=agg["want_office"], rc=Html(th("wishes.rc", lang, n=rc) if rc else ""), no=agg["do_not_want_office"],
+                        unclear=agg.get("unclear", "?")))  # fmt: skip
     return warnings, notes
 
 
@@ -397,12 +392,13 @@ def _map_skeleton() -> folium.Map:
     return folium.Map(location=[64.5, 13.0], zoom_start=5, tiles=None, prefer_canvas=True)
 
 
-def _attach(m: folium.Map, payload: dict, panel: str, legend: str, title: str) -> folium.Map:
-    payload = {"map": m.get_name(), **payload}
+def _attach(m: folium.Map, payload: dict, panel: str, legend: str, title: str, lang: Lang) -> folium.Map:
+    payload = {"map": m.get_name(), "lang": lang, "i18n": i18n.catalogue(lang, "js."), **payload}
+    m.siting_lang = lang  # write_map: <html lang="...">
     root = m.get_root()
     root.header.add_child(folium.Element(f"<title>{html.escape(title)}</title>"), name="siting_title")
-    root.header.add_child(folium.Element("<style>" + (STATIC / "siting-map.css").read_text(encoding="utf-8") + "</style>"),
-                          name="siting_css")  # fmt: skip
+    css = css_vars() + (STATIC / "siting-map.css").read_text(encoding="utf-8")
+    root.header.add_child(folium.Element("<style>" + css + "</style>"), name="siting_css")
     root.html.add_child(folium.Element(panel), name="siting_panel")
     root.html.add_child(folium.Element(f'<template id="siting-legend-template">{legend}</template>'), name="siting_legend")
     root.html.add_child(folium.Element(f'<script type="application/json" id="siting-data">{_json_for_script(payload)}</script>'),
@@ -410,22 +406,20 @@ def _attach(m: folium.Map, payload: dict, panel: str, legend: str, title: str) -
     return m
 
 
-def _kommune_scales(k: pd.DataFrame, T: float, pw: pd.DataFrame | None) -> list[tuple[Scale, pd.Series]]:
-    both = pd.concat([k["time_before"], k["time_after"]]).astype(float)
-    _, hi, step = robust_range(both, 0.0, 0.98)
-    out = [(Scale("after", "Drive time with the plan", YLORRD, 0, hi, step, " (min)", mark=T), k["time_after"]),
-           (Scale("before", "Drive time today", YLORRD, 0, hi, step, " (min)", mark=T), k["time_before"])]  # fmt: skip
+def _kommune_scales(k: pd.DataFrame, T: float, pw: pd.DataFrame | None, lang: Lang) -> list[tuple[Scale, pd.Series]]:
+    out = [(time_scale("after", t("time.after", lang), T, lang), k["time_after"]),
+           (time_scale("before", t("time.before", lang), T, lang), k["time_before"])]  # fmt: skip
     ch = k["time_change"].astype(float)
     lo, _, step = robust_range(ch[ch < 0], 0.05, 1.0)
-    out.append((Scale("change", "Change in drive time", GREENS[::-1], min(lo, -step), 0, step, " (min)"), ch))
+    out.append((Scale("change", t("time.change", lang), GREENS[::-1], min(lo, -step), 0, step, " (min)", lang=lang), ch))
     if pw is not None:
         newly = k["kommunenummer"].map(pw["people_newly_within_T"]).astype(float)
         _, hi, step = robust_range(newly[newly > 0], 0.0, 0.95)
-        out.append((Scale("newly", f"People newly within {T:g} min", PURPLES, 0, hi, step), newly))
+        out.append((Scale("newly", t("people.newly", lang, T=T), PURPLES, 0, hi, step, lang=lang), newly))
     rate = offence_rate(k)
     if rate is not None:
         _, hi, step = robust_range(rate, 0.0, 0.98)
-        out.append((Scale("offences", "Reported offences per 1 000 inhabitants", RDPU, 0, hi, step), rate))
+        out.append((Scale("offences", t("offences.per_1000", lang), RDPU, 0, hi, step, lang=lang), rate))
     return out
 
 
@@ -438,69 +432,75 @@ def _kommune_payload(k: gpd.GeoDataFrame, fields: list[tuple[str, pd.Series]], s
     }, {s.key: [s.color(v) for v in vals] for s, vals in scales}
 
 
-def _fmt_series(s: pd.Series, kind: str) -> pd.Series:
+def _fmt_series(s: pd.Series, kind: str, lang: Lang) -> pd.Series:
     if kind == "min":
-        return s.map(lambda v: _min(v))
+        return s.map(lambda v: i18n.minutes(v, 1, lang))
     if kind == "people":
-        return s.map(lambda v: people(v) if pd.notna(v) else "–")
+        return s.map(lambda v: i18n.people(v, ROUND["people_site"], lang))
     if kind == "num":
-        return s.map(lambda v: "–" if pd.isna(v) else f"{v:,.1f}".replace(",", "\u202f"))
-    return s.fillna("–").astype(str)
+        return s.map(lambda v: i18n.num(v, 1, lang))
+    return s.fillna(i18n.DASH).astype(str)
 
 
-def _stations_payload(stations: gpd.GeoDataFrame) -> list:
+def _kommune_fields(k: pd.DataFrame, lang: Lang) -> list[tuple[str, pd.Series]]:
+    """The hover rows every municipality has (number, district, population, drive time today)."""
+    return [(t("k.number", lang), k["kommunenummer"].astype(str)), (t("k.district", lang), k["politidistrikt"].astype(str)),
+            (t("k.population", lang), _fmt_series(k["population_2022"].astype(float), "people", lang)),
+            (t("time.before", lang), _fmt_series(k["time_before"], "min", lang))]  # fmt: skip
+
+
+def _stations_payload(stations: gpd.GeoDataFrame, lang: Lang) -> list:
     """Per existing office: lat, lon, name, type, district, stand-in flag, position note."""
     st = _latlon(stations)
     n = len(st)
     stand = st["stand_in"].map(_truthy) if "stand_in" in st.columns else pd.Series(False, index=st.index)
     src = st["location_source"].fillna("").astype(str) if "location_source" in st.columns else pd.Series("", index=st.index)
     qual = st["location_quality"].fillna("").astype(str) if "location_quality" in st.columns else pd.Series("", index=st.index)
-    notes = [f"stand-in: {s_}" if si else (f"approximate ({q})" if q and q != "exact" else "")
+    notes = [t("station.standin", lang, place=_place_in(s_)) if si else
+             (t("station.approximate", lang, quality=i18n.enum("location_quality", q, lang)) if q and q != "exact" else "")
              for si, s_, q in zip(stand, src, qual, strict=True)]  # fmt: skip
-    return [[round(g.y, 5), round(g.x, 5), str(nm), str(t), str(d), int(si), nt]
-            for g, nm, t, d, si, nt in zip(st.geometry, st["name"], st.get("type", [""] * n), st.get("politidistrikt", [""] * n),
-                                           stand, notes, strict=True)]  # fmt: skip
+    return [[round(g.y, 5), round(g.x, 5), str(nm), str(t_), str(d), int(si), nt]
+            for g, nm, t_, d, si, nt in zip(st.geometry, st["name"], st.get("type", [""] * n), st.get("politidistrikt", [""] * n),
+                                            stand, notes, strict=True)]  # fmt: skip
+
+
+def _place_in(source: str) -> str:
+    """The place named in a position's source (``GeoNames place 7626353 (Kyrkjebygda)`` → ``Kyrkjebygda``)."""
+    mt = re.search(r"\(([^()]+)\)\s*$", source)
+    return mt.group(1) if mt else source
 
 
 def ranked_proposals(proposals: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Proposals numbered 1… by people newly within T (ties: the model's order)."""
-    pr = proposals.copy()
-    if not len(pr):
-        pr["map_rank"] = []
-        return pr
-    model_rank = pr["rank"] if "rank" in pr.columns else pd.Series(range(1, len(pr) + 1), index=pr.index)
-    pr["_mr"] = model_rank.astype(int)
-    newly = pr["pop_newly_covered"].astype(float) if "pop_newly_covered" in pr.columns else pd.Series(0.0, index=pr.index)
-    pr["_n"] = -newly.fillna(0)
-    pr = pr.sort_values(["_n", "_mr"], kind="stable")
-    pr["map_rank"] = range(1, len(pr) + 1)
-    return pr.drop(columns=["_n"])
+    """Proposals in the one rank order (:func:`siting.style.ranked`: people newly within T, ties by
+    site id), numbered 1… in ``map_rank`` (= ``rank`` of runs written since the rank order was unified)."""
+    pr = ranked(proposals, "pop_newly_covered", rank="map_rank")
+    return pr
 
 
-def _site_rows(p, T: float) -> list[list[str]]:
-    rows = [["Municipality", f"{p.get('kommune', '')} ({p.get('kommunenummer', '')})"], ["Police district", str(p.get("politidistrikt", ""))]]
+def _site_rows(p, T: float, lang: Lang) -> list[list[str]]:
+    rows = [[t("k.municipality", lang), f"{p.get('kommune', '')} ({p.get('kommunenummer', '')})"],
+            [t("k.district", lang), str(p.get("politidistrikt", ""))]]  # fmt: skip
     if "pop_newly_covered" in p:
-        rows.append([f"People newly within {T:g} min", people(p["pop_newly_covered"])])
+        rows.append([t("people.newly", lang, T=T), i18n.people(p["pop_newly_covered"], ROUND["people_site"], lang)])
     for c in p.index:
         if c.startswith("offences") and pd.notna(p[c]):
-            rows.append([_label(c, T), _pct(float(p[c])) if "share" in c else f"{float(p[c]):,.0f}".replace(",", "\u202f")])
+            rows.append([_label(c, T, lang), i18n.pct(float(p[c]), 1, lang) if "share" in c else i18n.num(float(p[c]), 0, lang)])
     if "pop_served" in p:
-        rows.append(["People for whom it is the nearest office", people(p["pop_served"])])
+        rows.append([t("site.served", lang), i18n.people(p["pop_served"], ROUND["people_site"], lang)])
     if "mean_time_saved" in p:
-        rows.append(["Mean time saved for them", _min(p["mean_time_saved"])])
+        rows.append([t("site.time_saved", lang), i18n.minutes(p["mean_time_saved"], 1, lang)])
     if "wish_status" in p and str(p["wish_status"]) != "no wishes file":
-        rows.append(["Municipality's wish", str(p["wish_status"])])
+        rows.append([t("site.wish", lang), i18n.enum("wish_status", p["wish_status"], lang)])
     if _truthy(p.get("stand_in")):
         v = p["stand_in"]
-        rows.append(["Stand-in", f"for {v}" if str(v).lower() not in ("true", "1", "yes") else "position stands in for a locality or address that is not sourced"])
-    if "_mr" in p and "map_rank" in p and int(p["_mr"]) != int(p["map_rank"]):
-        rows.append(["Model's order", f"#{int(p['_mr'])}"])
+        rows.append([t("standin", lang), t("standin.for", lang, place=v) if str(v).lower() not in ("true", "1", "yes")
+                     else t("standin.unsourced", lang)])  # fmt: skip
     return rows
 
 
-def _station_standin_legend(stations: pd.DataFrame) -> list[tuple[str, str]]:
+def _station_standin_legend(stations: pd.DataFrame, lang: Lang) -> list[tuple[str, str]]:
     if "stand_in" in stations.columns and stations["stand_in"].map(_truthy).any():
-        return [('<span class="siting-dot siting-dot-standin"></span>', "existing office at a stand-in position (address not sourced)")]
+        return [('<span class="siting-dot siting-dot-standin"></span>', t("legend.station_standin", lang))]
     return []
 
 
@@ -508,9 +508,48 @@ def _marker_symbol(kind: str, label: str, stand_in: bool = False) -> str:
     return f'<div class="siting-site siting-{kind}{" siting-standin" if stand_in else ""}">{html.escape(label)}</div>'
 
 
+def _existing_legend(stations, lang: Lang) -> list[tuple[str, str]]:
+    return [('<span class="siting-dot"></span>', t("legend.existing", lang)),
+            ('<div class="siting-cluster" style="width:26px;height:26px"><div>12</div></div>', t("legend.cluster", lang)),
+            *_station_standin_legend(stations, lang)]  # fmt: skip
+
+
+def _about(manifests: list[tuple[str, dict]], lang: Lang) -> list[str]:
+    """The folded "About the calculation": description, network, model and solver status, the
+    scenario file (HTML, escaped)."""
+    out = []
+    for who, man in manifests:
+        e = lambda v: html.escape(str(v))  # noqa: E731
+        pre = f"<b>{e(who)}</b>: " if who else ""
+        if man.get("description"):
+            out.append(pre + e(man["description"]))
+        parts = [th("about.model", lang, model=man["model"], status=man.get("status", "")) if man.get("model") else "",
+                 th("about.network", lang, network=man["network"]) if man.get("network") else "",
+                 th("about.scenario", lang, scenario=man.get("scenario_file") or man.get("scenario", ""))]  # fmt: skip
+        out.append(pre + " ".join(p for p in parts if p))
+    return out
+
+
+def _title(manifest: dict, lang: Lang, n: int | None = None, short: bool = False) -> str:
+    """The plan's name: the scenario's ``title`` (free text), else "<scenario>: N new offices"
+    (``short``: the scenario's name)."""
+    title = str(manifest.get("title") or "")
+    if title and not re.fullmatch(r".*: \d+ new police offices", title):  # not the English title of runs before titles existed
+        return title
+    if short:
+        return str(manifest.get("scenario", "siting"))
+    n = len(manifest.get("new_sites", [])) if n is None else n
+    return t("title.fallback", lang, name=manifest.get("scenario", "siting"), n=n)
+
+
+def page_lang(manifest: dict, lang: str | None = None) -> Lang:
+    """The page language: ``lang`` if given, else the run's (``manifest.json`` ``language``), else nb."""
+    return i18n.lang_of(lang or manifest.get("language"))
+
+
 # --- the map of one run -------------------------------------------------------------------------------------
 def make_map(kommuner, stations, proposals, coverage_before, coverage_after, metrics: dict, manifest: dict,
-             demand: pd.DataFrame | None = None) -> folium.Map:  # fmt: skip
+             demand: pd.DataFrame | None = None, lang: str | None = None) -> folium.Map:  # fmt: skip
     """Build the decision-maker map of one run from its layers (any CRS; drawn in EPSG:4326).
 
     Parameters
@@ -527,32 +566,32 @@ def make_map(kommuner, stations, proposals, coverage_before, coverage_after, met
         The run's ``metrics.json`` and ``manifest.json``.
     demand : DataFrame, optional
         Demand points with times (gives people newly within T per municipality).
+    lang : {"nb", "en"}, optional
+        Page language (default: the run's ``language``, else nb).
 
     Returns
     -------
     folium.Map
     """
+    lang = page_lang(manifest, lang)
     T = float(metrics.get("threshold_minutes") or 30)
     k = kommuner.copy()
     pw = people_within(demand, T)
-    scales = _kommune_scales(k, T, pw)
-    fields = [("Municipality number", k["kommunenummer"].astype(str)), ("Police district", k["politidistrikt"].astype(str)),
-              ("Population 2022", _fmt_series(k["population_2022"].astype(float), "people")),
-              ("Drive time today", _fmt_series(k["time_before"], "min")),
-              ("Drive time with the plan", _fmt_series(k["time_after"], "min")),
-              ("Change", _fmt_series(k["time_change"], "min"))]  # fmt: skip
+    scales = _kommune_scales(k, T, pw, lang)
+    fields = _kommune_fields(k, lang) + [(t("time.after", lang), _fmt_series(k["time_after"], "min", lang)),
+                                         (t("time.change", lang), _fmt_series(k["time_change"], "min", lang))]  # fmt: skip
     if pw is not None:
         get = lambda c: k["kommunenummer"].map(pw[c]).astype(float)  # noqa: E731
-        fields += [(f"People within {T:g} min today", _fmt_series(get("people_within_T_before"), "people")),
-                   (f"People within {T:g} min with the plan", _fmt_series(get("people_within_T_after"), "people")),
-                   (f"People newly within {T:g} min", _fmt_series(get("people_newly_within_T"), "people"))]  # fmt: skip
+        fields += [(t("people.before", lang, T=T), _fmt_series(get("people_within_T_before"), "people", lang)),
+                   (t("people.after", lang, T=T), _fmt_series(get("people_within_T_after"), "people", lang)),
+                   (t("people.newly", lang, T=T), _fmt_series(get("people_newly_within_T"), "people", lang))]  # fmt: skip
         if "offences_newly_within_T" in pw.columns:
-            fields.append((f"Offences newly within {T:g} min", _fmt_series(get("offences_newly_within_T"), "num")))
-    fields += _offence_fields(k, T)
+            fields.append((t("offences.newly", lang, T=T), _fmt_series(get("offences_newly_within_T"), "num", lang)))
+    fields += _offence_fields(k, T, lang)
     if "wish_status" in k.columns and not k["wish_status"].astype(str).eq("no wishes file").all():
-        fields.append(("Wish on file", k["wish_status"].fillna("no answer").astype(str)))
+        fields.append((t("k.wish", lang), k["wish_status"].fillna("no answer on file").map(lambda v: i18n.enum("wish_status", v, lang))))
     if "new_offices" in k.columns:
-        fields.append(("New offices here", k["new_offices"].fillna(0).astype(int).astype(str)))
+        fields.append((t("k.new_offices", lang), k["new_offices"].fillna(0).astype(int).astype(str)))
     kp, colors = _kommune_payload(k, fields, scales)
 
     pr = ranked_proposals(proposals)
@@ -563,53 +602,52 @@ def make_map(kommuner, stations, proposals, coverage_before, coverage_after, met
         si = _truthy(p.get("stand_in"))
         n_stand_in += si
         sites.append({"lat": round(g.y, 5), "lon": round(g.x, 5), "label": str(int(p["map_rank"])), "kind": "new", "stand_in": si,
-                      "title": f"#{int(p['map_rank'])} {p['name']}" + (" (stand-in)" if si else ""), "rows": _site_rows(p, T)})  # fmt: skip
+                      "site_id": str(p.get("site_id", "")),
+                      "title": f"#{int(p['map_rank'])} {p['name']}" + (f" ({t('standin', lang).lower()})" if si else ""),
+                      "rows": _site_rows(p, T, lang)})  # fmt: skip
 
     areas = []
-    for gdf, name, color, show in ((coverage_before, f"Within {T:g} min today", "#2c7fb8", False),
-                                   (coverage_after, f"Within {T:g} min with the plan", "#31a354", False)):  # fmt: skip
+    for gdf, name, color, show in ((coverage_before, t("area.before", lang, T=T), AREA_COLORS["before"], False),
+                                   (coverage_after, t("area.after", lang, T=T), AREA_COLORS["after"], False)):  # fmt: skip
         if gdf is not None and len(gdf):
             areas.append({"name": name, "color": color, "show": show, "geom": [p for g in encode_polygons(gdf.geometry) for p in g]})
 
     hd = _headline(metrics)
     n_new = len(pr)
-    lines = [f"<b>{n_new}</b> new offices. " + _headline_line(hd)]
-    crime = _crime_line(metrics)
+    lines = [th("hl.n_new", lang, n=n_new) + _headline_line(hd, lang)]
+    crime = _crime_line(metrics, lang)
     if crime:
         lines.append(crime)
-    warnings, notes = _wishes_notes(k, metrics)
+    warnings, notes = _wishes_notes(k, metrics, lang)
     if manifest.get("is_estimate") or metrics.get("is_estimate"):
-        warnings.insert(0, "ESTIMATED drive times (straight-line estimate, no road network).")
+        warnings.insert(0, th("warn.estimate", lang))
     status = str(manifest.get("status", ""))
     if status and status not in ("optimal", "evaluated"):
-        warnings.append(f"Solver status: {html.escape(status)} — the plan is not proven optimal.")
+        warnings.append(th("warn.status", lang, status=status))
     if n_stand_in:
-        warnings.append(f"{n_stand_in} site(s) marked * are stand-ins: their exact locality or address is not sourced (see hover).")
-    notes.append(f"Markers are numbered by people newly within {T:g} min (those for whom the office becomes the nearest "
-                 "and who were beyond T before); hover or tap for details.")  # fmt: skip
-    if manifest.get("description"):
-        notes.append(html.escape(str(manifest["description"])))
-    notes.append(f"Network: {html.escape(str(manifest.get('network', '')))} · status: {html.escape(status)}")
-    title = str(manifest.get("title") or manifest.get("scenario", "siting"))
-    short = (f"<b>{signed_people(hd['people_gain'])} people</b> within {T:g} min ({_pct(hd['share_before'])} → {_pct(hd['share_after'])})"
-             if "people_gain" in hd else f"Within {T:g} min: {_pct(hd['share_before'])} → {_pct(hd['share_after'])}")
+        warnings.append(th("warn.standin", lang, n=n_stand_in))
+    notes.append(th("note.rank", lang, T=T))
+    title = _title(manifest, lang, n_new)
+    short = (th("hl.short", lang, gain=i18n.signed_people(hd["people_gain"], ROUND["people_national"], lang), T=T,
+                before=i18n.pct(hd["share_before"], 1, lang), after=i18n.pct(hd["share_after"], 1, lang))
+             if "people_gain" in hd else
+             th("hl.short_share", lang, T=T, before=i18n.pct(hd["share_before"], 1, lang), after=i18n.pct(hd["share_after"], 1, lang)))  # fmt: skip
     if warnings:
-        short += " · ⚠ see notes"
-    panel = _panel_html(title, short, lines, warnings, notes)
+        short += th("hl.see_notes", lang)
+    panel = _panel_html(title, short, lines, warnings, notes, _about([("", manifest)], lang), lang)
 
-    markers = [(_marker_symbol("new", "1"), f"proposed new office (number = rank by people newly within {T:g} min)"),
-               ('<span class="siting-dot"></span>', "existing office"),
-               ('<div class="siting-cluster" style="width:26px;height:26px"><div>12</div></div>', "cluster of existing offices (count)")]  # fmt: skip
+    markers = [(_marker_symbol("new", "1"), t("legend.new", lang, T=T))]
     if n_stand_in:
-        markers.insert(1, (_marker_symbol("new", "7", True), "stand-in position (exact locality not sourced)"))
-    markers += _station_standin_legend(stations)
-    legend = _legend_html(markers, [s for s, _ in scales], "", "Colour municipalities by")
-    payload = {"T": T, "q": QUANTUM, "bounds": NORWAY_BOUNDS, "kommuner": kp, "kommuner_label": "Municipalities (coloured)",
+        markers.append((_marker_symbol("new", "7", True), t("legend.standin", lang)))
+    markers += _existing_legend(stations, lang)
+    legend = _legend_html(markers, [s for s, _ in scales], lang)
+    payload = {"T": T, "q": QUANTUM, "bounds": NORWAY_BOUNDS, "kommuner": kp, "kommuner_label": t("layer.kommuner", lang),
                "colors": colors, "modes": [{"key": s.key} for s, _ in scales], "areas": areas,
-               "stations": _stations_payload(stations), "stations_label": f"Existing offices ({count_offices(stations)})",
-               "site_groups": [{"name": f"Proposed new offices ({n_new})", "sites": sites}],
+               "stations": _stations_payload(stations, lang),
+               "stations_label": t("layer.existing", lang, n=count_offices(stations)),
+               "site_groups": [{"name": t("layer.new", lang, n=n_new), "sites": sites}],
                "attribution": _ATTRIBUTION}  # fmt: skip
-    return _attach(_map_skeleton(), payload, panel, legend, title)
+    return _attach(_map_skeleton(), payload, panel, legend, title, lang)
 
 
 _ATTRIBUTION = "© Kartverket, Statistisk sentralbyrå"
@@ -659,18 +697,19 @@ def compare_people(da: pd.DataFrame | None, db: pd.DataFrame | None, T: float) -
     return t, same
 
 
-def compare_map(run_a: str | Path, run_b: str | Path) -> folium.Map:
+def compare_map(run_a: str | Path, run_b: str | Path, lang: str | None = None) -> folium.Map:
     """One map comparing plan A (``run_a``) with plan B (``run_b``): sites both share, only in A and
     only in B; per municipality the people within T who gain or lose with B instead of A; both
-    headlines. Both runs must use the same threshold T."""
+    headlines. Both runs must use the same threshold T. ``lang``: page language (default: run A's)."""
     la, ma, fa = read_run_layers(run_a)
     lb, mb, fb = read_run_layers(run_b)
+    lang = page_lang(fa, lang)
     Ta, Tb = ma.get("threshold_minutes"), mb.get("threshold_minutes")
     if Ta != Tb:
         raise SitingError(f"cannot compare coverage at different thresholds (A: {Ta} min, B: {Tb} min); compare runs with the same "
                           "model.threshold_minutes", path=run_b)  # fmt: skip
     T = float(Ta or 30)
-    na, nb = str(fa.get("scenario", Path(run_a).name)), str(fb.get("scenario", Path(run_b).name))
+    na, nb = _title(fa, lang, short=True), _title(fb, lang, short=True)
     ka, kb = la["kommuner"], lb["kommuner"].set_index("kommunenummer")
     k = ka.copy()
     k["time_A"] = k["time_after"].astype(float)
@@ -682,27 +721,23 @@ def compare_map(run_a: str | Path, run_b: str | Path) -> folium.Map:
     if cp is not None:
         net = k["kommunenummer"].map(cp["within_B"] - cp["within_A"]).astype(float)
         m, step = symmetric_range(net)
-        scales.append((Scale("people", f"People within {T:g} min: B minus A", BRBG, -m, m, step,
-                             note=f"Teal: more people within {T:g} min with B ({nb}); brown: more with A ({na})."), net))  # fmt: skip
+        scales.append((Scale("people", t("cmp.scale_people", lang, T=T), BRBG, -m, m, step,
+                             note=t("cmp.scale_people_note", lang, T=T), lang=lang), net))  # fmt: skip
     m, step = symmetric_range(k["diff"])
-    scales.append((Scale("diff", "Drive time: B minus A", BRBG[::-1], -m, m, step, " (min)",
-                         note=f"Teal: faster with B ({nb}); brown: faster with A ({na})."), k["diff"]))  # fmt: skip
-    _, hi, step = robust_range(pd.concat([k["time_A"], k["time_B"]]), 0.0, 0.98)
-    scales += [(Scale("A", f"Drive time with A ({na})", YLORRD, 0, hi, step, " (min)"), k["time_A"]),
-               (Scale("B", f"Drive time with B ({nb})", YLORRD, 0, hi, step, " (min)"), k["time_B"])]  # fmt: skip
+    scales.append((Scale("diff", t("cmp.scale_diff", lang), BRBG[::-1], -m, m, step, " (min)", note=t("cmp.scale_diff_note", lang),
+                         lang=lang), k["diff"]))  # fmt: skip
+    scales += [(time_scale("A", t("cmp.time_a", lang), T, lang), k["time_A"]),
+               (time_scale("B", t("cmp.time_b", lang), T, lang), k["time_B"])]  # fmt: skip
 
-    fields = [("Municipality number", k["kommunenummer"].astype(str)), ("Police district", k["politidistrikt"].astype(str)),
-              ("Population 2022", _fmt_series(k["population_2022"].astype(float), "people")),
-              ("Drive time today", _fmt_series(k["time_before"], "min")),
-              (f"Drive time with A ({na})", _fmt_series(k["time_A"], "min")),
-              (f"Drive time with B ({nb})", _fmt_series(k["time_B"], "min"))]  # fmt: skip
+    fields = _kommune_fields(k, lang) + [(t("cmp.time_a", lang), _fmt_series(k["time_A"], "min", lang)),
+                                         (t("cmp.time_b", lang), _fmt_series(k["time_B"], "min", lang))]  # fmt: skip
     if cp is not None:
         get = lambda c: k["kommunenummer"].map(cp[c]).astype(float)  # noqa: E731
-        fields += [(f"People within {T:g} min with A", _fmt_series(get("within_A"), "people")),
-                   (f"People within {T:g} min with B", _fmt_series(get("within_B"), "people"))]  # fmt: skip
+        fields += [(t("cmp.people_a", lang, T=T), _fmt_series(get("within_A"), "people", lang)),
+                   (t("cmp.people_b", lang, T=T), _fmt_series(get("within_B"), "people", lang))]  # fmt: skip
         if pointwise:
-            fields += [(f"Gain with B (within {T:g} min only with B)", _fmt_series(get("gain_B"), "people")),
-                       (f"Loss with B (within {T:g} min only with A)", _fmt_series(get("loss_B"), "people"))]  # fmt: skip
+            fields += [(t("cmp.gain", lang, T=T), _fmt_series(get("gain_B"), "people", lang)),
+                       (t("cmp.loss", lang, T=T), _fmt_series(get("loss_B"), "people", lang))]  # fmt: skip
     kp, colors = _kommune_payload(k, fields, scales)
 
     pa, pb = ranked_proposals(la["proposals"]), ranked_proposals(lb["proposals"])
@@ -713,70 +748,71 @@ def compare_map(run_a: str | Path, run_b: str | Path) -> folium.Map:
     la4, lb4 = _latlon(pa).geometry, _latlon(pb).geometry
     for i, j in pairs:
         p, q = pa.iloc[i], pb.iloc[j]
-        rows = [["In A", f"#{int(p['map_rank'])} {p['name']}"], ["In B", f"#{int(q['map_rank'])} {q['name']}"]] + _site_rows(q, T)[:2]
+        rows = [[t("cmp.in_a", lang), f"#{int(p['map_rank'])} {p['name']}"], [t("cmp.in_b", lang), f"#{int(q['map_rank'])} {q['name']}"]]
         groups["shared"].append({"lat": round(lb4.iloc[j].y, 5), "lon": round(lb4.iloc[j].x, 5), "label": "AB", "kind": "shared",
-                                 "stand_in": _truthy(p.get("stand_in")) or _truthy(q.get("stand_in")),
-                                 "title": f"In both plans: {q['name']}", "rows": rows})  # fmt: skip
-    for kind, prop, geo, used, nm in (("a", pa, la4, in_a, na), ("b", pb, lb4, in_b, nb)):
+                                 "stand_in": _truthy(p.get("stand_in")) or _truthy(q.get("stand_in")), "site_id": str(q.get("site_id", "")),
+                                 "title": t("cmp.site_both", lang, name=q["name"]), "rows": rows + _site_rows(q, T, lang)[:2]})  # fmt: skip
+    for kind, prop, geo, used in (("a", pa, la4, in_a), ("b", pb, lb4, in_b)):
         for i in range(len(prop)):
             if i in used:
                 continue
             p = prop.iloc[i]
             groups[kind].append({"lat": round(geo.iloc[i].y, 5), "lon": round(geo.iloc[i].x, 5), "label": kind.upper(), "kind": kind,
-                                 "stand_in": _truthy(p.get("stand_in")),
-                                 "title": f"Only in {kind.upper()} ({nm}): #{int(p['map_rank'])} {p['name']}", "rows": _site_rows(p, T)})  # fmt: skip
+                                 "stand_in": _truthy(p.get("stand_in")), "site_id": str(p.get("site_id", "")),
+                                 "title": t(f"cmp.site_only_{kind}", lang, rank=int(p["map_rank"]), name=p["name"]),
+                                 "rows": _site_rows(p, T, lang)})  # fmt: skip
 
     areas = []
     ca, cb = la.get("coverage_after"), lb.get("coverage_after")
     if ca is not None and cb is not None and len(ca) and len(cb):
         ua, ub = ca.to_crs(25833).union_all(), cb.to_crs(25833).union_all()
-        for geom, name, color in ((ub.difference(ua), f"Within {T:g} min only with B", "#01665e"),
-                                  (ua.difference(ub), f"Within {T:g} min only with A", "#8c510a")):  # fmt: skip
+        for geom, name, color in ((ub.difference(ua), t("cmp.area_b", lang, T=T), AREA_COLORS["only_b"]),
+                                  (ua.difference(ub), t("cmp.area_a", lang, T=T), AREA_COLORS["only_a"])):  # fmt: skip
             if not geom.is_empty:
                 gs = gpd.GeoSeries([geom], crs=25833)
                 areas.append({"name": name, "color": color, "show": False, "geom": [p for g in encode_polygons(gs) for p in g]})
 
     ha, hb = _headline(ma), _headline(mb)
-    lines = [f"<b>A</b> = {html.escape(na)} ({len(pa)} new offices). " + _headline_line(ha),
-             f"<b>B</b> = {html.escape(nb)} ({len(pb)} new offices). " + _headline_line(hb)]  # fmt: skip
+    step = ROUND["people_national"]
+    lines = [th("cmp.plan", lang, who="A", name=na, n=len(pa)) + _headline_line(ha, lang),
+             th("cmp.plan", lang, who="B", name=nb, n=len(pb)) + _headline_line(hb, lang)]  # fmt: skip
     if "people_after" in ha and "people_after" in hb:
         d = hb["people_after"] - ha["people_after"]
-        more = f"B reaches <b>{people(abs(d), 100)}</b> {'more' if d >= 0 else 'fewer'} people within {T:g} min than A"
+        more = th("cmp.more" if d >= 0 else "cmp.fewer", lang, n=i18n.people(abs(d), step, lang), T=T)
         if pointwise and cp is not None:
-            more += f" ({people(cp['gain_B'].sum(), 100)} gain, {people(cp['loss_B'].sum(), 100)} lose)"
+            more += th("cmp.gain_loss", lang, gain=i18n.people(cp["gain_B"].sum(), step, lang), loss=i18n.people(cp["loss_B"].sum(), step, lang))
         lines.append(more + ".")
-    lines.append(f"Sites: {len(pairs)} in both, {len(pa) - len(pairs)} only in A, {len(pb) - len(pairs)} only in B "
-                 f"(same site: within {SAME_SITE_M / 1000:g} km).")  # fmt: skip
+    lines.append(th("cmp.sites", lang, both=len(pairs), a=len(pa) - len(pairs), b=len(pb) - len(pairs), km=i18n.tick(SAME_SITE_M / 1000, lang)))
     warnings = []
     for man, met, who in ((fa, ma, "A"), (fb, mb, "B")):
         if man.get("is_estimate") or met.get("is_estimate"):
-            warnings.append(f"{who}: ESTIMATED drive times (no road network).")
+            warnings.append(f"{who}: " + th("warn.estimate", lang))
     n_si = sum(s["stand_in"] for g in groups.values() for s in g)
     if n_si:
-        warnings.append(f"{n_si} site(s) marked * are stand-ins: their exact locality or address is not sourced (see hover).")
+        warnings.append(th("warn.standin", lang, n=n_si))
     notes = []
     if cp is None:
-        notes.append("People gaining or losing are not shown: a run folder has no demand layer (rerun with this version).")
+        notes.append(th("cmp.no_demand", lang))
     elif not pointwise:
-        notes.append("The runs use different demand points: per municipality only the net difference is shown.")
-    title = f"{na} (A) vs {nb} (B)"
-    short = (f"Within {T:g} min: A <b>{signed_people(ha['people_gain'])}</b>, B <b>{signed_people(hb['people_gain'])}</b> people"
+        notes.append(th("cmp.not_pointwise", lang))
+    title = t("cmp.title", lang, a=na, b=nb)
+    short = (th("cmp.short", lang, T=T, a=i18n.signed_people(ha["people_gain"], step, lang), b=i18n.signed_people(hb["people_gain"], step, lang))
              if "people_gain" in ha and "people_gain" in hb else
-             f"Within {T:g} min: A {_pct(ha['share_after'])}, B {_pct(hb['share_after'])} (today {_pct(ha['share_before'])})")
-    panel = _panel_html(title, short, lines, warnings, notes)
-    markers = [(_marker_symbol("shared", "AB"), "site in both plans"), (_marker_symbol("a", "A"), f"only in A ({na})"),
-               (_marker_symbol("b", "B"), f"only in B ({nb})"), ('<span class="siting-dot"></span>', "existing office"),
-               ('<div class="siting-cluster" style="width:26px;height:26px"><div>12</div></div>', "cluster of existing offices (count)")]  # fmt: skip
-    markers += _station_standin_legend(la["stations"])
-    legend = _legend_html(markers, [s for s, _ in scales], "", "Colour municipalities by")
-    payload = {"T": T, "q": QUANTUM, "bounds": NORWAY_BOUNDS, "kommuner": kp, "kommuner_label": "Municipalities (coloured)",
+             th("cmp.short_share", lang, T=T, a=i18n.pct(ha["share_after"], 1, lang), b=i18n.pct(hb["share_after"], 1, lang),
+                today=i18n.pct(ha["share_before"], 1, lang)))  # fmt: skip
+    panel = _panel_html(title, short, lines, warnings, notes, _about([("A", fa), ("B", fb)], lang), lang)
+    markers = [(_marker_symbol("shared", "AB"), t("legend.both", lang)), (_marker_symbol("a", "A"), t("legend.only_a", lang, name=na)),
+               (_marker_symbol("b", "B"), t("legend.only_b", lang, name=nb)), *_existing_legend(la["stations"], lang)]  # fmt: skip
+    legend = _legend_html(markers, [s for s, _ in scales], lang)
+    payload = {"T": T, "q": QUANTUM, "bounds": NORWAY_BOUNDS, "kommuner": kp, "kommuner_label": t("layer.kommuner", lang),
                "colors": colors, "modes": [{"key": s.key} for s, _ in scales], "areas": areas,
-               "stations": _stations_payload(la["stations"]), "stations_label": f"Existing offices ({count_offices(la['stations'])})",
-               "site_groups": [{"name": f"In both plans ({len(pairs)})", "sites": groups["shared"]},
-                               {"name": f"Only in A: {na} ({len(groups['a'])})", "sites": groups["a"]},
-                               {"name": f"Only in B: {nb} ({len(groups['b'])})", "sites": groups["b"]}],
+               "stations": _stations_payload(la["stations"], lang),
+               "stations_label": t("layer.existing", lang, n=count_offices(la["stations"])),
+               "site_groups": [{"name": t("cmp.group_both", lang, n=len(pairs)), "sites": groups["shared"]},
+                               {"name": t("cmp.group_a", lang, name=na, n=len(groups["a"])), "sites": groups["a"]},
+                               {"name": t("cmp.group_b", lang, name=nb, n=len(groups["b"])), "sites": groups["b"]}],
                "attribution": _ATTRIBUTION}  # fmt: skip
-    return _attach(_map_skeleton(), payload, panel, legend, title)
+    return _attach(_map_skeleton(), payload, panel, legend, title, lang)
 
 
 # --- writing --------------------------------------------------------------------------------------------------
@@ -831,8 +867,11 @@ def _stable_ids(page: str) -> str:
 
 
 def write_map(m: folium.Map, path: str | Path) -> Path:
-    """Write a map as one self-contained HTML file (libraries and icons inlined; atomic)."""
-    atomic_write_text(path, _stable_ids(inline_assets(m.get_root().render())))
+    """Write a map as one self-contained HTML file (libraries and icons inlined; atomic), with the
+    page's language on ``<html lang>``."""
+    page = _stable_ids(inline_assets(m.get_root().render()))
+    page = re.sub(r"<html(?=[\s>])", f'<html lang="{getattr(m, "siting_lang", "nb")}"', page, count=1)
+    atomic_write_text(path, page)
     return Path(path)
 
 
@@ -859,7 +898,7 @@ def read_run_layers(run_dir: str | Path) -> tuple[dict, dict, dict]:
     return layers, metrics, manifest
 
 
-def map_from_run(run_dir: str | Path) -> folium.Map:
-    """Redraw the map of a run folder."""
+def map_from_run(run_dir: str | Path, lang: str | None = None) -> folium.Map:
+    """Redraw the map of a run folder (``lang``: page language, default the run's)."""
     layers, metrics, manifest = read_run_layers(run_dir)
-    return make_map(*(layers[n] for n in LAYERS), metrics, manifest, demand=layers.get("demand"))
+    return make_map(*(layers[n] for n in LAYERS), metrics, manifest, demand=layers.get("demand"), lang=lang)

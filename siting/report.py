@@ -31,9 +31,9 @@ from siting.io import atomic_write_text
 
 
 def _people(v) -> str:
-    from siting.maps import people
+    from siting.i18n import people
 
-    return people(v, 10)
+    return people(v, 10, "en")
 
 
 def _pct(x, digits: int = 1) -> str:

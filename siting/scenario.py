@@ -134,12 +134,14 @@ class SolverSettings(_Strict):
 class OutputSettings(_Strict):
     map: bool = True
     maps_copy: bool = True
+    language: Literal["nb", "en"] = Field("nb", description="language of the map, report and plots: nb (bokmål) or en")
 
 
 class Scenario(_Strict):
     """A siting scenario (see docs/scenarios.md)."""
 
     name: str = Field(description="plain identifier; names the run folder runs/<name>")
+    title: str = Field("", max_length=200, description="the plan's name for readers of the map and report (free text)")
     description: str = ""
     new_offices: int = Field(20, ge=0)
     model: ModelSettings = Field(default_factory=ModelSettings)

@@ -15,12 +15,12 @@ from browser import SIZES, check_layout, probe, screenshot
 from shapely.geometry import Point, box
 
 from siting.cli import main
+from siting.i18n import people
 from siting.maps import (
     compare_people,
     make_map,
     match_sites,
     nice_step,
-    people,
     robust_range,
     write_map,
 )
@@ -65,7 +65,7 @@ def synthetic_run(names=("Nyby", "Andreby"), points=((290000, 6750000), (285000,
                "headline": {"share_within_T_before": w[tb <= 30].sum() / w.sum(), "share_within_T_after": w[ta <= 30].sum() / w.sum(),
                             "mean_time_before": 19.0, "mean_time_after": 12.75},
                "national": {"before": {"population": float(w.sum())}}}  # fmt: skip
-    manifest = {"scenario": "synthetic", "title": f"synthetic {EVIL}: {n} new police offices", "description": EVIL_SCRIPT,
+    manifest = {"scenario": "synthetic", "title": f"synthetic {EVIL}: {n} nye", "description": EVIL_SCRIPT,
                 "network": "synthetic", "is_estimate": True, "status": "optimal", "new_sites": list(pr.site_id)}  # fmt: skip
     return {"kommuner": k, "stations": st, "proposals": pr, "coverage_before": cov, "coverage_after": cov, "demand": dm}, metrics, manifest
 
@@ -75,43 +75,56 @@ def write_run(folder: Path, layers: dict, metrics: dict, manifest: dict) -> Path
     for name, gdf in layers.items():
         gdf.to_file(folder / "layers.gpkg", layer=name, driver="GPKG")
     (folder / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
-    (folder / "manifest.json").write_text(json.dumps({**manifest, "scenario": folder.name}), encoding="utf-8")
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "scenario": folder.name, "title": ""}), encoding="utf-8")
     return folder
 
 
-def single_map(tmp_path: Path, **kw) -> tuple[Path, str]:
+def single_map(tmp_path: Path, lang: str | None = None, **kw) -> tuple[Path, str]:
     layers, metrics, manifest = synthetic_run(**kw)
     dm = layers.pop("demand")
-    m = make_map(*layers.values(), metrics, manifest, demand=dm)
+    m = make_map(*layers.values(), metrics, manifest, demand=dm, lang=lang)
     out = write_map(m, tmp_path / "map.html")
     return out, out.read_text(encoding="utf-8")
 
 
-def test_map_structure_legend_headline_and_self_contained(tmp_path):
-    _, page = single_map(tmp_path, stand_in=[False, "Magnormoen"])
-    for text in ("Within 30 min today", "Within 30 min with the plan", "Existing offices (3)", "Proposed new offices (2)",
-                 "siting-legend-template", "proposed new office (number = rank by people newly within 30 min)",
-                 "cluster of existing offices", "existing office", "stand-in", "ESTIMATED drive times"):  # fmt: skip
+#: per language: texts every single-run map shows (threshold named, people next to percentages)
+STRUCTURE = {
+    "nb": ["Innen 30 min i dag", "Innen 30 min med planen", "Dagens tjenestesteder (3)", "Foreslåtte nye tjenestesteder (2)",
+           "foreslått nytt tjenestested (nummer = rangering etter nye innbyggere innen 30 min)",
+           "gruppe av dagens tjenestesteder", "antatt plassering", "ANSLÅTTE kjøretider", "+600 innbyggere", "75,0\xa0%", "90,0\xa0%",
+           "Kommunens ønske er registrert for bare 1 av 2 kommuner",
+           "Nasjonalt svarte om lag 220 av 356 kommuner departementet: 33 ønsker et tjenestested",
+           '<html lang="nb">', "<summary>Om beregningen</summary>"],
+    "en": ["Within 30 min today", "Within 30 min with the plan", "Existing offices (3)", "Proposed new offices (2)",
+           "proposed new office (number = rank by people newly within 30 min)", "cluster of existing offices", "stand-in",
+           "ESTIMATED drive times", "+600 people", "75.0\xa0%", "90.0\xa0%", "Wishes on file for only 1 of 2 municipalities",
+           "Nationally, about 220 of 356 municipalities answered the ministry: 33 want an office",
+           '<html lang="en">', "<summary>About the calculation</summary>"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", ["nb", "en"])
+def test_map_structure_legend_headline_and_self_contained(tmp_path, lang):
+    _, page = single_map(tmp_path, lang=None if lang == "nb" else lang, stand_in=[False, "Magnormoen"])  # nb: the default
+    for text in ["siting-legend-template", *STRUCTURE[lang]]:
         assert text in page, text
-    # headline: people next to percentages, threshold labelled (2 of 4 000 people newly within 30 min → +600)
-    assert "+600 people" in page and "75.0 %" in page and "90.0 %" in page
-    # wishes: few records → warning; the published national totals as context
-    assert "Wishes on file for only 1 of 2 municipalities" in page
-    assert "Nationally, about 220 of 356 municipalities answered the ministry: 33 want an office" in page
     # one municipality layer restyled by a selector: the geometry is embedded once
     data = json.loads(re.search(r'<script type="application/json" id="siting-data">(.*?)</script>', page, re.S).group(1))
     assert len(data["kommuner"]["geom"]) == 2 and set(data["colors"]) == {"after", "before", "change", "newly"}
     assert page.count('"geom"') == 1 + len(data["areas"])
     # people newly within T per municipality from the demand points: 600 in 9001, 0 in 9002
     row = dict(zip(data["kommuner"]["fields"], data["kommuner"]["values"][0], strict=True))
-    assert row["People newly within 30 min"] == "600"
+    assert row[{"nb": "Nye innbyggere innen 30 min", "en": "People newly within 30 min"}[lang]] == "600"
     # existing offices at a stand-in (or approximate) position are marked
-    assert [row[5:] for row in data["stations"]] == [[0, ""], [1, "stand-in: GeoNames place 1 (Testvik)"], [0, "approximate (locality)"]]
-    assert "existing office at a stand-in position" in page
+    notes = {"nb": [[0, ""], [1, "antatt plassering ved Testvik"], [0, "omtrentlig (tettsted)"]],
+             "en": [[0, ""], [1, "stand-in at Testvik"], [0, "approximate (locality)"]]}
+    assert [row[5:] for row in data["stations"]] == notes[lang]
     # ranks by people newly within T; a stand-in is marked
     sites = data["site_groups"][0]["sites"]
     assert [s["label"] for s in sites] == ["1", "2"] and sites[0]["title"].startswith("#1 Nyby")
-    assert [s["stand_in"] for s in sites] == [False, True] and ["Stand-in", "for Magnormoen"] in sites[1]["rows"]
+    assert [s["stand_in"] for s in sites] == [False, True]
+    assert [{"nb": "Antatt plassering", "en": "Stand-in"}[lang], "for Magnormoen"] in sites[1]["rows"]
+    assert data["lang"] == lang and data["i18n"]["legend"] == {"nb": "Tegnforklaring", "en": "Legend"}[lang]
     # self-contained: no external or relative scripts, stylesheets or icons
     assert not re.search(r'<script src=|<link rel="stylesheet"', page)
     css = "".join(re.findall(r"<style>(.*?)</style>", page, re.S))
@@ -159,11 +172,16 @@ def test_one_map_comparison(tmp_path):
     page = (tmp_path / "cmp.html").read_text(encoding="utf-8")
     data = json.loads(re.search(r'id="siting-data">(.*?)</script>', page, re.S).group(1))
     groups = {g["name"]: [s["label"] for s in g["sites"]] for g in data["site_groups"]}
-    assert groups == {"In both plans (1)": ["AB"], "Only in A: plan-a (1)": ["A"], "Only in B: plan-b (1)": ["B"]}
+    assert groups == {"I begge planene (1)": ["AB"], "Bare i A: plan-a (1)": ["A"], "Bare i B: plan-b (1)": ["B"]}
     assert "A</b> = plan-a" in page and "B</b> = plan-b" in page  # both headlines
-    assert "B reaches <b>200</b> fewer people within 30 min than A (400 gain, 600 lose)" in page
+    assert "B når <b>200</b> færre innbyggere innen 30 min enn A (400 vinner, 600 taper)" in page
     row = dict(zip(data["kommuner"]["fields"], data["kommuner"]["values"][0], strict=True))
-    assert row["Gain with B (within 30 min only with B)"] == "400" and row["Loss with B (within 30 min only with A)"] == "600"
+    assert row["Vinner med B (innen 30 min bare med B)"] == "400" and row["Taper med B (innen 30 min bare med A)"] == "600"
+    # the same in English
+    assert main(["map", str(a), "--compare", str(b), "--out", str(tmp_path / "cmp-en.html"), "--lang", "en"]) == 0
+    page_en = (tmp_path / "cmp-en.html").read_text(encoding="utf-8")
+    assert "B reaches <b>200</b> fewer people within 30 min than A (400 gain, 600 lose)" in page_en
+    assert '<html lang="en">' in page_en and "Only in A: plan-a (1)" in page_en
     assert EVIL not in page
 
 
@@ -251,16 +269,16 @@ def test_crime_layer_hover_and_headline_when_the_run_has_offences(tmp_path):
     metrics["crime"] = {"national": {"share_offences_within_T_before": 0.706, "share_offences_within_T_after": 0.882,
                                      "offences_newly_within_T": 30.0}}  # fmt: skip
     page = write_map(make_map(k, layers["stations"], pr, layers["coverage_before"], layers["coverage_after"], metrics, manifest,
-                              demand=dm), tmp_path / "m.html").read_text(encoding="utf-8")  # fmt: skip
+                              demand=dm, lang="en"), tmp_path / "m.html").read_text(encoding="utf-8")  # fmt: skip
     data = json.loads(re.search(r'id="siting-data">(.*?)</script>', page, re.S).group(1))
     assert "offences" in data["colors"] and "Reported offences per 1 000 inhabitants" in page
     rows = [dict(zip(data["kommuner"]["fields"], v, strict=True)) for v in data["kommuner"]["values"]]
     assert rows[0]["Offences newly within 30 min"] == "30.0"  # demand point 1 (30 offences) is newly within T
     assert rows[1]["Reported offences per year"] == "120.0 (118.0–122.0)" and rows[1]["Crime data note"] == "suppressed"
-    assert rows[0]["Offences share within 30 min after"] == "80.0 %"
+    assert rows[0]["Share of offences within 30 min with the plan"] == "80.0\xa0%"
     site = data["site_groups"][0]["sites"][0]
     assert ["Offences newly within 30 min", "30"] in site["rows"]
-    assert "Reported offences within <b>30 min</b>: 70.6 % → <b>88.2 %</b> (<b>+30 offences a year</b>)" in page
+    assert "Reported offences within <b>30 min</b>: 70.6\xa0% → <b>88.2\xa0%</b> (<b>+30 offences a year</b>)" in page
 
 
 def test_map_cli_bad_run_folders_are_one_line_errors(tmp_path, capsys):

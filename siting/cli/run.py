@@ -10,6 +10,7 @@ def register(sub) -> None:
     p.add_argument("scenario", help="scenario file, e.g. scenarios/max-coverage-30.yaml")
     p.add_argument("--out", help="run folder (default runs/<scenario name>)")
     p.add_argument("--force", action="store_true", help="overwrite an existing run folder")
+    p.add_argument("--lang", choices=("nb", "en"), help="language of the map (default: the scenario's outputs.language, nb)")
     p.add_argument("--quiet", dest="run_quiet", action="store_true", help="only errors and the summary")
     p.add_argument("--verbose", dest="run_verbose", action="store_true", help="debug output")
     p.set_defaults(func=handle)
@@ -26,7 +27,7 @@ def handle(args) -> int:
         logging.getLogger().setLevel(logging.DEBUG)
     console = Console(stderr=True, quiet=logging.getLogger().level > logging.INFO)
     with console.status("running scenario…"):
-        out = run_scenario(args.scenario, args.out, force=args.force)
+        out = run_scenario(args.scenario, args.out, force=args.force, lang=args.lang)
     import json
 
     m = json.loads((out / "metrics.json").read_text(encoding="utf-8"))

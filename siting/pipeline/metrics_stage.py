@@ -13,6 +13,7 @@ from siting.pipeline.inputs_stage import Inputs, _wish_status_by_kommune
 from siting.pipeline.matrix import TimeMatrix
 from siting.pipeline.network_stage import Network
 from siting.scenario import Scenario
+from siting.style import ranked
 
 
 @dataclass
@@ -24,7 +25,7 @@ class RunMetrics:
     metrics : dict
         ``metrics.json``: headline, national/district/county/size-class before and after.
     proposals : GeoDataFrame
-        One row per new site (rank order) with population served, newly within T, time saved.
+        One row per new site (the one rank order, column ``rank``) with population served, newly within T, time saved.
     kommuner : GeoDataFrame
         Per municipality: mean time before/after, wish status, new offices.
     after : ndarray
@@ -63,7 +64,8 @@ def headline(weights: np.ndarray, before: np.ndarray, after: np.ndarray, T: floa
 
 
 def site_table(inputs: Inputs, selected, before: np.ndarray, after: np.ndarray, nearest: np.ndarray, T: float) -> gpd.GeoDataFrame:
-    """Per new site (in the given order): population whose nearest office it becomes, newly within T, time saved."""
+    """Per new site, in the one rank order (:func:`siting.style.rank_order`: people newly within T,
+    ties by site id): population whose nearest office it becomes, newly within T, time saved."""
     w = inputs.weights
     off = inputs.demand["offences"].to_numpy(float) if "offences" in inputs.demand.columns else None
     rows = []
@@ -85,7 +87,7 @@ def site_table(inputs: Inputs, selected, before: np.ndarray, after: np.ndarray, 
             rows[-1]["offences_newly_covered"] = float(off[served & (before > T) & (after <= T)].sum())
     if not rows:
         return gpd.GeoDataFrame(columns=PROPOSAL_COLUMNS, geometry="geometry", crs=25833)
-    return gpd.GeoDataFrame(rows, geometry="geometry", crs=25833)
+    return ranked(gpd.GeoDataFrame(rows, geometry="geometry", crs=25833), "pop_newly_covered").reset_index(drop=True)
 
 
 def compute_metrics_stage(sc: Scenario, inputs: Inputs, network: Network, tm: TimeMatrix, sol: Solution) -> RunMetrics:

@@ -38,7 +38,7 @@ def write_outputs(out: Path, sc: Scenario, scenario_path: Path, inputs: Inputs, 
         iso_a = traveltime.isochrones(graph, inputs.sites.geometry.iloc[sol.open_sites], T)
     sites, proposals, kom, metrics = inputs.sites, result.proposals, result.kommuner, result.metrics
     manifest = {
-        "scenario": sc.name, "title": f"{sc.name}: {len(sol.selected)} new police offices", "description": sc.description,
+        "scenario": sc.name, "title": sc.title, "language": sc.outputs.language, "description": sc.description,
         "scenario_file": str(Path(scenario_path)), "scenario_hash": sc.digest(), "siting_version": __version__,
         "python": platform.python_version(), "network": graph.source, "is_estimate": bool(graph.is_estimate),
         "network_info": graph.info, "demand_model": inputs.demand.attrs.get("demand_model"), "demand_points": len(inputs.demand),

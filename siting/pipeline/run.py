@@ -20,16 +20,21 @@ from siting.pipeline.outputs import write_outputs
 
 log = logging.getLogger(__name__)
 
-def run_scenario(path: str | Path, out: str | Path | None = None, force: bool = False, copy_map: bool = True) -> Path:
+def run_scenario(path: str | Path, out: str | Path | None = None, force: bool = False, copy_map: bool = True,
+                 lang: str | None = None) -> Path:  # fmt: skip
     """Run a scenario file through every stage and write its run folder; returns the folder.
 
     For the shipped scenarios (files in ``scenarios/``) run into the default folder (no ``out``),
     the map is also copied to ``maps/<scenario>.html`` unless ``copy_map`` is false; a run with
-    ``out`` elsewhere never touches ``maps/``.
+    ``out`` elsewhere never touches ``maps/``. ``lang`` (``nb``/``en``) overrides the scenario's
+    ``outputs.language`` for the map and the manifest.
     """
+    from siting.i18n import lang_of
     from siting.scenario import load_scenario
 
     sc = load_scenario(path)
+    if lang:
+        sc.outputs.language = lang_of(lang)
     copy_map = copy_map and not out
     out = Path(out) if out else Path("runs") / sc.name
     check_output_dir(out, force=force, marker=RUN_MARKER, what="run folder")  # before any computation

@@ -9,6 +9,7 @@
   map.setMinZoom(3);
   map.setMaxZoom(18);
   var phone = window.matchMedia("(max-width: 700px)").matches;
+  var I = D.i18n || {};  // the page's words, from the message catalogue (siting/messages.py, keys "js.*")
 
   function esc(s) {
     return String(s === null || s === undefined ? "" : s).replace(/[&<>"']/g, function (c) {
@@ -86,11 +87,11 @@
     }
   });
   D.stations.forEach(function (s) {
-    var rows = [["Existing office", s[3]], ["Police district", s[4]]];
-    if (s[6]) rows.push(["Position", s[6]]);
+    var rows = [[I.existing_office, s[3]], [I.district, s[4]]];
+    if (s[6]) rows.push([I.position, s[6]]);
     L.circleMarker([s[0], s[1]], s[5] ? {radius: 5, color: "#253494", weight: 2, dashArray: "2 2", fillColor: "#ffffff", fillOpacity: 1}
                                       : {radius: 5, color: "#ffffff", weight: 1.5, fillColor: "#253494", fillOpacity: 1})
-      .bindTooltip(table(s[2] + (s[5] ? " (stand-in position)" : ""), rows))
+      .bindTooltip(table(s[2] + (s[5] ? " (" + I.standin_position + ")" : ""), rows))
       .addTo(cluster);
   });
   cluster.addTo(map);
@@ -117,7 +118,7 @@
 
   // --- base layers: OpenStreetMap or plain (offline) ---------------------------------------------
   var osm = L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
-    maxZoom: 18, attribution: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+    maxZoom: 18, attribution: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>' + esc(I.osm_contributors)
   });
   var plain = L.layerGroup();
   // offline (the first tile fails): fall back to the plain background instead of empty tiles
@@ -125,8 +126,8 @@
     if (map.hasLayer(osm)) { map.removeLayer(osm); plain.addTo(map); }
   });
   osm.addTo(map);
-  control.addBaseLayer(osm, "OpenStreetMap background (online)");
-  control.addBaseLayer(plain, "Plain background (offline)");
+  control.addBaseLayer(osm, esc(I.background_osm));
+  control.addBaseLayer(plain, esc(I.background_plain));
   map.attributionControl.addAttribution(esc(D.attribution));
   control.addTo(map);
 
@@ -156,7 +157,7 @@
   showMode();
   var ltoggle = document.getElementById("siting-legend-toggle");
   function legendLabel() {
-    ltoggle.textContent = document.getElementById("siting-legend").classList.contains("siting-collapsed") ? "Legend" : "Hide";
+    ltoggle.textContent = document.getElementById("siting-legend").classList.contains("siting-collapsed") ? I.legend : I.hide;
   }
   ltoggle.addEventListener("click", function () {
     document.getElementById("siting-legend").classList.toggle("siting-collapsed");
@@ -176,12 +177,17 @@
   // --- search, fullscreen, scale ----------------------------------------------------------------------
   map.addControl(new L.Control.Search({
     layer: kLayer, propertyName: "name", position: "topright", collapsed: true, initial: false,
-    textPlaceholder: "Municipality", marker: false,
+    textPlaceholder: I.search_placeholder, textErr: I.search_not_found, textCancel: I.cancel, marker: false,
     moveToLocation: function (latlng, title, m) {
       kLayer.eachLayer(function (l) { if (l.feature.properties.name === title) m.fitBounds(l.getBounds()); });
     }
   }));
-  L.control.fullscreen({position: "topleft", title: "Full screen", titleCancel: "Exit full screen"}).addTo(map);
+  L.control.fullscreen({position: "topleft", title: I.fullscreen, titleCancel: I.fullscreen_exit}).addTo(map);
+  if (map.zoomControl) {
+    [[map.zoomControl._zoomInButton, I.zoom_in], [map.zoomControl._zoomOutButton, I.zoom_out]].forEach(function (b) {
+      if (b[0]) { b[0].title = b[1]; b[0].setAttribute("aria-label", b[1]); }
+    });
+  }
   L.control.scale({imperial: false}).addTo(map);
 
   // --- initial view: all of Norway, clear of the summary panel and the controls ----------------------
