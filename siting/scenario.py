@@ -14,8 +14,10 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from siting import safe_yaml
 from siting.errors import SitingError
 from siting.network import NetworkSpec
+from siting.network.graph import UserPath
 from siting.wishes.schema import Evidence
 
 #: Scenario names: plain identifiers, never path parts ("." and ".." excluded by the first character).
@@ -26,7 +28,9 @@ SITE_LISTS = (("constraints", "required_sites"), ("constraints", "forbidden_site
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Unknown fields are errors; numbers are numbers (not booleans or quoted text) and finite."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class CapacitySettings(_Strict):
@@ -37,14 +41,21 @@ class CapacitySettings(_Strict):
 
 class ModelSettings(_Strict):
     type: Literal["mclp", "pmedian", "pcenter", "lscp", "backup", "hybrid", "evaluate", "none"] = "mclp"
-    threshold_minutes: float = Field(30.0, gt=0, description="service radius T")
+    threshold_minutes: float = Field(30.0, ge=1, le=600, description="service radius T")
     target_share: float = Field(0.9, gt=0, le=1, description="LSCP target share of population within T")
     target_scope: Literal["national", "district"] = "national"
     then_best: bool = Field(False, description="LSCP: after the minimum, spend the rest of new_offices by MCLP")
     objective_weights: dict[Literal["coverage", "time"], float] = Field(default_factory=lambda: {"coverage": 1.0, "time": 0.01})
     lexicographic: bool = False
-    backup_weight: float = Field(1.0, ge=0)
+    backup_weight: float = Field(1.0, ge=0, le=1000)
     capacity: CapacitySettings | None = Field(None, description="workload limit per new office (mclp, pmedian)")
+
+    @field_validator("objective_weights")
+    @classmethod
+    def _non_negative(cls, v: dict) -> dict:
+        if any(w < 0 for w in v.values()):
+            raise ValueError("weights must be >= 0 (the time term is already subtracted)")
+        return v
 
     @model_validator(mode="after")
     def _capacity_model(self):
@@ -56,13 +67,13 @@ class ModelSettings(_Strict):
 class OffenceSettings(_Strict):
     period: Literal["2020-2021", "2021-2022", "2022-2023"] = Field("2021-2022", description="SSB 08487 two-year average")
     group: Literal["all", "property_theft", "violence", "drugs", "public_order", "traffic", "other"] = "all"
-    file: Path | None = Field(None, description="a crime table in the bundle's format (default: bundled SSB 08487)")
+    file: UserPath | None = Field(None, description="a crime table in the bundle's format (default: bundled SSB 08487)")
 
 
 class DemandSettings(_Strict):
     source: Literal["auto", "grid", "places"] = "auto"
-    grid_file: Path | None = None
-    cell_size_m: float = Field(2000.0, ge=250, description="demand resolution: aggregate the 250 m grid to cells of this size")
+    grid_file: UserPath | None = None
+    cell_size_m: float = Field(2000.0, ge=250, le=100_000, description="demand resolution: aggregate the 250 m grid to cells of this size")
     weight: Literal["population", "offences"] | dict[Literal["population", "offences"], float] = Field(
         "population", description="model weight per demand point: population, offences or {population: a, offences: b}")
     offences: OffenceSettings = Field(default_factory=OffenceSettings)
@@ -90,8 +101,8 @@ class CandidateSettings(_Strict):
         description="candidate sources in priority order (docs/candidates.md)",
     )
     dedup_distance_m: float = Field(1000.0, ge=0, le=20000, description="drop a candidate this close to one of higher priority")
-    min_distance_to_station_m: float = Field(2000.0, ge=0)
-    extra_points: Path | None = Field(None, description="CSV with name, lon, lat")
+    min_distance_to_station_m: float = Field(2000.0, ge=0, le=100_000)
+    extra_points: UserPath | None = Field(None, description="CSV with name, lon, lat")
     extra_points_max_offshore_m: float = Field(1000.0, ge=0, le=20000, description="how far off the land area a user point may lie")
 
     @model_validator(mode="after")
@@ -104,15 +115,15 @@ class CandidateSettings(_Strict):
 
 
 class NetworkSettings(NetworkSpec):
-    cutoff_minutes: float = Field(90.0, gt=0)
+    cutoff_minutes: float = Field(90.0, ge=1, le=1440)
 
 
 class WishSettings(_Strict):
-    file: Path | None = None
+    file: UserPath | None = None
     exclude_declined: bool = False
     asked_with_premises: Literal["ignore", "bonus", "require"] = "ignore"
     asked: Literal["ignore", "bonus"] = Field("ignore", description="bonus for municipalities that asked (premises or not)")
-    bonus: float = Field(0.05, ge=0, description="bonus as a share of the objective of one average site")
+    bonus: float = Field(0.05, ge=0, le=100, description="bonus as a share of the objective of one average site")
     exclude_min_evidence: Evidence = Field("formal answer", description="weakest evidence of a 'no' that excludes sites")
     bonus_min_evidence: Evidence = Field("formal answer", description="weakest evidence of a 'yes' that earns the bonus")
 
@@ -127,7 +138,7 @@ class ConstraintSettings(_Strict):
 
 class SolverSettings(_Strict):
     name: Literal["highs", "cbc"] = "highs"
-    time_limit: float = Field(600.0, gt=0)
+    time_limit: float = Field(600.0, gt=0, le=604_800)
     gap: float = Field(0.0, ge=0, lt=1)
 
 
@@ -153,7 +164,7 @@ class Scenario(_Strict):
     sites: list[str] = Field(default_factory=list, description="evaluate: the plan's sites (place or municipality names)")
     solver: SolverSettings = Field(default_factory=SolverSettings)
     outputs: OutputSettings = Field(default_factory=OutputSettings)
-    inputs: dict[str, Path] = Field(default_factory=dict,
+    inputs: dict[str, UserPath] = Field(default_factory=dict,
                                     description="a file per named input (`siting data info`); beats the cache and the bundle")  # fmt: skip
 
     @field_validator("inputs")
@@ -208,24 +219,49 @@ class Scenario(_Strict):
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
 
 
-def _line_index(node, path=(), out=None) -> dict:
-    out = {} if out is None else out
-    out[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            out[path + (k.value,)] = k.start_mark.line + 1
-            _line_index(v, path + (k.value,), out)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, v in enumerate(node.value):
-            _line_index(v, path + (i,), out)
-    return out
+def _field_info(loc: tuple):
+    """The pydantic field at ``loc`` in :class:`Scenario` (None when the path leaves the schema)."""
+    model, info = Scenario, None
+    for part in loc:
+        fields = getattr(model, "model_fields", None)
+        if not isinstance(part, str) or fields is None or part not in fields:
+            return None
+        info = fields[part]
+        ann = info.annotation
+        args = [a for a in getattr(ann, "__args__", ()) if isinstance(a, type) and issubclass(a, BaseModel)]
+        model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else (args[0] if args else None)
+    return info
 
 
-def _allowed(err: dict) -> str:
-    ctx = err.get("ctx") or {}
-    if "expected" in ctx:
-        return f" (allowed: {ctx['expected']})"
-    return ""
+def _range(loc: tuple) -> str:
+    """A field's bounds as ``1 ≤ threshold_minutes ≤ 600`` (empty when it has none)."""
+    info = _field_info(loc)
+    if info is None:
+        return ""
+    lo = hi = ""
+    for m in info.metadata:
+        lo = f"{m.ge:g} ≤ " if getattr(m, "ge", None) is not None else f"{m.gt:g} < " if getattr(m, "gt", None) is not None else lo
+        hi = f" ≤ {m.le:g}" if getattr(m, "le", None) is not None else f" < {m.lt:g}" if getattr(m, "lt", None) is not None else hi
+    return f"{lo}{loc[-1]}{hi}" if lo or hi else ""
+
+
+def error_message(err: dict) -> str:
+    """One pydantic error of the scenario schema in plain words, with the allowed values or range."""
+    msg = err["msg"].replace("Value error, ", "")
+    kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return "unknown field; see docs/scenarios.md for the allowed fields"
+    if kind in ("int_type", "float_type") and isinstance(value, bool):
+        r = _range(tuple(err["loc"]))
+        return f"{str(value).lower()} is a yes/no value, not a number; give a number" + (f" (allowed: {r})" if r else "")
+    if kind in ("int_type", "float_type", "bool_type") and isinstance(value, str):
+        return f"{msg}, got the text {value[:40]!r} (write numbers and true/false without quotes)"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number"):
+        r = _range(tuple(err["loc"]))
+        return f"{msg} (allowed: {r})" if r else msg
+    if "expected" in ctx and str(ctx["expected"]) not in msg:
+        return f"{msg} (allowed: {ctx['expected']})"
+    return msg
 
 
 def _site_numbers_as_written(data: dict, node) -> None:
@@ -251,23 +287,28 @@ def scenario_errors(path: str | Path) -> tuple[Scenario | None, list[str]]:
         return None, [f"{p}: file not found"]
     if p.is_dir():
         return None, [f"{p}: is a folder, not a scenario file (give a .yaml file, e.g. scenarios/max-coverage-30.yaml)"]
+    if not p.is_file():
+        return None, [f"{p}: not a regular file; give a .yaml file"]
     try:
-        text = p.read_text(encoding="utf-8")
+        with open(p, "rb") as fh:
+            raw = fh.read(safe_yaml.MAX_BYTES + 1)
+        if len(raw) > safe_yaml.MAX_BYTES:
+            return None, [f"{p}: larger than the {safe_yaml.MAX_BYTES >> 20} MB a scenario file may have (a scenario is a few kB)"]
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = exc.object[: exc.start].count(b"\n") + 1
         return None, [f"{p}:{line}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); save the file as UTF-8"]
     except OSError as exc:
         return None, [f"{p}: cannot read ({exc.strerror or exc})"]
     try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
+        data, node, lines = safe_yaml.load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
-        return None, [f"{p}{where}: invalid YAML ({getattr(exc, 'problem', exc)})"]
+        problem = getattr(exc, "problem", None) or exc
+        return None, [f"{p}{where}: {problem}" if isinstance(exc, safe_yaml.YAMLLimitError) else f"{p}{where}: invalid YAML ({problem})"]
     if not isinstance(data, dict):
         return None, [f"{p}:1: a scenario must be a mapping of fields (name:, model:, ...)"]
-    lines = _line_index(node) if node is not None else {}
     _site_numbers_as_written(data, node)
     try:
         sc = Scenario.model_validate(data)
@@ -279,10 +320,7 @@ def scenario_errors(path: str | Path) -> tuple[Scenario | None, list[str]]:
             while key not in lines and key:
                 key = key[:-1]
             field = ".".join(str(x) for x in loc) or "(scenario)"
-            msg = e["msg"].replace("Value error, ", "")
-            if e["type"] == "extra_forbidden":
-                msg = "unknown field; see docs/scenarios.md for the allowed fields"
-            errors.append(f"{p}:{lines.get(key, 1)}: {field}: {msg}{_allowed(e)}")
+            errors.append(f"{p}:{lines.get(key, 1)}: {field}: {error_message(e)}")
         return None, errors
     # relative paths are relative to the scenario file
     base = p.resolve().parent

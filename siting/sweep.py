@@ -47,13 +47,15 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from siting import pipeline, plans
+from siting import pipeline, plans, safe_yaml
 from siting.errors import SitingError
 from siting.io import atomic_dir, check_output_dir
-from siting.scenario import Scenario
+from siting.scenario import Scenario, error_message
 
 log = logging.getLogger(__name__)
 
+#: Most runs in one sweep.
+MAX_RUNS = 100_000
 CURVE_NOTE = "independent optima: every p is solved on its own (sites may change between p); column nested says when they happen to nest"
 
 
@@ -65,16 +67,21 @@ def parse_values(text: str) -> list:
         rng, _, step = text.partition(":")
         lo, _, hi = rng.partition("..")
         try:
-            a, b = yaml.safe_load(lo), yaml.safe_load(hi)
-            s = yaml.safe_load(step) if step else 1
-            if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (a, b, s)) or s <= 0:
+            a, b = safe_yaml.safe_load(lo), safe_yaml.safe_load(hi)
+            s = safe_yaml.safe_load(step) if step else 1
+            if not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in (a, b, s)) or s <= 0:
                 raise ValueError
         except (ValueError, yaml.YAMLError):
             raise SitingError(f"bad range '{text}': write START..STOP or START..STOP:STEP with numbers, e.g. 0..40:5") from None
         n = int(math.floor((b - a) / s + 1e-9)) + 1
+        if n > MAX_RUNS:
+            raise SitingError(f"range '{text}' has {n:,} values: too many for one sweep (at most {MAX_RUNS:,} runs); use a larger step")
         vals = [a + i * s for i in range(max(n, 0))]
         return [int(v) if all(isinstance(x, int) for x in (a, b, s)) else round(float(v), 10) for v in vals]
-    return [yaml.safe_load(v) for v in text.split(",") if v.strip() != ""]
+    try:
+        return [safe_yaml.safe_load(v) for v in text.split(",") if v.strip() != ""]
+    except yaml.YAMLError as exc:
+        raise SitingError(f"bad value in '{text}' ({getattr(exc, 'problem', None) or exc}): write V1,V2,... e.g. 20,30,45") from None
 
 
 def parse_vary(arg: str) -> tuple[str, list]:
@@ -93,7 +100,11 @@ def read_list(path: str | Path) -> list[dict]:
     if not path.exists():
         raise SitingError("run list not found", path=path)
     if path.suffix.lower() in (".yaml", ".yml"):
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        try:
+            data = safe_yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            raise SitingError(f"{path}{f':{mark.line + 1}' if mark else ''}: invalid YAML ({getattr(exc, 'problem', None) or exc})") from None
         if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
             raise SitingError("a YAML run list must be a list of mappings (key: value per run)", path=path)
         return [{str(k): v for k, v in r.items()} for r in data]
@@ -101,7 +112,7 @@ def read_list(path: str | Path) -> list[dict]:
         rows = list(csv.DictReader(fh))
     if not rows:
         raise SitingError("the run list has no rows (CSV with a header of scenario keys)", path=path)
-    return [{k.strip(): yaml.safe_load(v) for k, v in r.items() if k and v not in (None, "")} for r in rows]
+    return [{k.strip(): safe_yaml.safe_load(v) for k, v in r.items() if k and v not in (None, "")} for r in rows]
 
 
 def _set(d: dict, key: str, value) -> None:
@@ -125,12 +136,13 @@ def expand(base: Scenario, axes: list[tuple[str, list]] | None = None, rows: lis
     """The runs of a sweep: the Cartesian product of ``axes``, or one run per row of ``rows``."""
     from pydantic import ValidationError
 
+    n = (math.prod(len(v) for _, v in axes) if axes else 0) + len(rows or [])
+    if n > MAX_RUNS:
+        raise SitingError(f"{n:,} runs: too many for one sweep (at most {MAX_RUNS:,}); narrow the --vary ranges")
     combos = [dict(zip([k for k, _ in axes], vals, strict=True)) for vals in itertools.product(*[v for _, v in axes])] if axes else []
     combos += rows or []
     if not combos:
         raise SitingError("nothing to sweep: give --vary KEY=VALUES or --list FILE")
-    if len(combos) > 100_000:
-        raise SitingError(f"{len(combos)} runs: too many for one sweep; narrow the --vary ranges")
     base_dict = base.model_dump(mode="json")
     runs = []
     for i, params in enumerate(combos, start=1):
@@ -142,8 +154,7 @@ def expand(base: Scenario, axes: list[tuple[str, list]] | None = None, rows: lis
         except ValidationError as exc:
             e = exc.errors()[0]
             loc = ".".join(str(x) for x in e["loc"]) or "(scenario)"
-            msg = "unknown field; see docs/scenarios.md" if e["type"] == "extra_forbidden" else e["msg"]
-            raise SitingError(f"sweep run {i} {params}: {loc}: {msg}") from None
+            raise SitingError(f"sweep run {i} {params}: {loc}: {error_message(e)}") from None
         runs.append(RunSpec(f"run-{i:04d}", params, sc))
     return runs
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -93,6 +94,52 @@ def case_scenario_invalid_yaml(tmp_path, capsys, monkeypatch):
 
 def case_scenario_unknown_field(tmp_path, capsys, monkeypatch):
     return cli(capsys, "run", scenario(tmp_path, "name: probe\nnew_ofices: 3\n"))
+
+
+def case_yaml_duplicate_key(tmp_path, capsys, monkeypatch):
+    return cli(capsys, "run", scenario(tmp_path, "name: probe\nnew_offices: 20\nmodel:\n  type: mclp\nnew_offices: 5\n"))
+
+
+def billion_laughs() -> str:
+    text = 'name: laughs\na: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+    for prev, n in zip("abcdefgh", "bcdefghi", strict=True):
+        text += f"{n}: &{n} [" + ",".join([f"*{prev}"] * 9) + "]\n"
+    return text  # 387 bytes, 9**9 strings once expanded
+
+
+def case_yaml_alias_bomb(tmp_path, capsys, monkeypatch):
+    t = time.perf_counter()
+    msg = cli(capsys, "run", scenario(tmp_path, billion_laughs()))
+    assert time.perf_counter() - t < 5  # was: 6 GB and 49 s, then a MemoryError traceback
+    return msg
+
+
+def case_yaml_deep_brackets(tmp_path, capsys, monkeypatch):
+    return cli(capsys, "run", scenario(tmp_path, "name: x\nsites: " + "[" * 100_000 + "]" * 100_000 + "\n"))
+
+
+def case_yaml_deep_mappings(tmp_path, capsys, monkeypatch):
+    return cli(capsys, "run", scenario(tmp_path, "name: x\nmodel: " + "{k: " * 3000 + "1" + "}" * 3000 + "\n"))
+
+
+def case_yaml_too_large(tmp_path, capsys, monkeypatch):
+    return cli(capsys, "run", scenario(tmp_path, "name: x\ndescription: " + "x" * (2 << 20) + "\n"))
+
+
+def case_bool_as_number(tmp_path, capsys, monkeypatch):
+    return cli(capsys, "run", scenario(tmp_path, "name: probe\nnew_offices: true\n"))
+
+
+def case_number_as_text(tmp_path, capsys, monkeypatch):
+    return cli(capsys, "run", scenario(tmp_path, "name: probe\nnew_offices: '20'\n"))
+
+
+def case_threshold_out_of_range(tmp_path, capsys, monkeypatch):
+    return cli(capsys, "run", scenario(tmp_path, "name: probe\nmodel:\n  threshold_minutes: 0.0001\n"))
+
+
+def case_speed_factor_out_of_range(tmp_path, capsys, monkeypatch):
+    return cli(capsys, "run", scenario(tmp_path, "name: probe\nnetwork:\n  speed_factor: 1.0e-9\n"))
 
 
 def case_name_dot(tmp_path, capsys, monkeypatch):
@@ -246,3 +293,33 @@ def test_run_folder_has_normal_permissions_and_force_leaves_nothing_behind(tmp_p
     os.umask(mask)
     assert out.stat().st_mode & 0o777 == 0o777 & ~mask
     assert sorted(os.listdir(tmp_path)) == ["run"]
+
+
+# ------------------------------------------------------------------------------------------- safe YAML
+def test_safe_yaml_limits_and_line_numbers():
+    from siting import safe_yaml
+
+    deep = "model:\n" + "".join(" " * (i + 1) + f"k{i}:\n" for i in range(200)) + "v: 1\n"
+    with pytest.raises(safe_yaml.YAMLLimitError, match="nested deeper than 64 levels"):
+        safe_yaml.load(deep)
+    chain = "".join(f"a{i}: &a{i} [{'*a' + str(i - 1) if i else 1}]\n" for i in range(100))  # depth grows only through aliases
+    with pytest.raises(safe_yaml.YAMLLimitError, match="once its aliases are expanded"):
+        safe_yaml.load(chain)
+    with pytest.raises(safe_yaml.YAMLLimitError, match="recursive alias"):
+        safe_yaml.load("a: &a [*a]\n")
+    # merge keys keep their YAML meaning (not duplicates); an alias's lines are where it was defined
+    data, _, lines = safe_yaml.load("base: &b {x: 1, y: 2}\nm:\n  <<: *b\n  x: 3\n")
+    assert data == {"base": {"x": 1, "y": 2}, "m": {"x": 3, "y": 2}}
+    assert lines[("m", "x")] == 4 and lines[("base", "y")] == 1
+    assert safe_yaml.load("") == (None, None, {})
+
+
+def test_scenario_with_aliases_validates_and_errors_inside_an_alias_name_a_line(tmp_path):
+    from siting.scenario import scenario_errors
+
+    ok = scenario(tmp_path, "name: a\nconstraints:\n  forbidden_sites: &s [Mysen, 0301]\nsites: *s\n", "ok.yaml")
+    sc, errors = scenario_errors(ok)
+    assert not errors and sc.sites == sc.constraints.forbidden_sites == ["Mysen", "0301"]
+    bad = scenario(tmp_path, "name: a\nmodel: &m {threshold_minutes: 0}\n", "bad.yaml")
+    assert scenario_errors(bad)[1] == [f"{bad}:2: model.threshold_minutes: Input should be greater than or equal to 1 "
+                                       "(allowed: 1 ≤ threshold_minutes ≤ 600)"]  # fmt: skip

@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import scipy.sparse as sp
@@ -13,6 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from siting.errors import DataError
 from siting.io import atomic_path
+
+#: A file name in a scenario (YAML text), while every other field of the scenario schema is strict.
+UserPath = Annotated[Path, Field(strict=False)]
 
 
 class NetworkSpec(BaseModel):
@@ -44,17 +48,17 @@ class NetworkSpec(BaseModel):
         (flagged in every output) instead of stopping with an error.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
-    path: Path | None = None
+    path: UserPath | None = None
     ferries: bool = True
-    ferry_wait_minutes: float = Field(15.0, ge=0)
-    ferry_speed_kmh: float = Field(25.0, gt=0)
-    speed_factor: float = Field(1.0, gt=0)
-    junction_tolerance_m: float = Field(500.0, ge=0)
-    access_speed_kmh: float = Field(30.0, gt=0)
-    access_detour: float = Field(1.3, ge=1)
-    snap_threshold_m: float = Field(5000.0, gt=0)
+    ferry_wait_minutes: float = Field(15.0, ge=0, le=720)
+    ferry_speed_kmh: float = Field(25.0, ge=1, le=100)
+    speed_factor: float = Field(1.0, ge=0.25, le=4)
+    junction_tolerance_m: float = Field(500.0, ge=0, le=5000)
+    access_speed_kmh: float = Field(30.0, ge=1, le=200)
+    access_detour: float = Field(1.3, ge=1, le=10)
+    snap_threshold_m: float = Field(5000.0, gt=0, le=100_000)
     allow_estimate: bool = True
 
     def weighting_key(self) -> dict:
