@@ -285,12 +285,17 @@ def resolve_site(entry: str, cand: gpd.GeoDataFrame, kommuner: gpd.GeoDataFrame,
     * ``3001`` or ``Halden`` (a municipality number or name): every candidate in the municipality;
     * ``Vik`` (a place name or an alias of a candidate): its candidates, when they all lie in one
       municipality — else an error listing the matches with their municipalities;
-    * ``Vik (Sogndal)`` or ``Vik (4640)``: the place within that municipality.
+    * ``Vik (Sogndal)`` or ``Vik (4640)``: the place within that municipality;
+    * ``cand-0412`` (a candidate's ``site_id``, as the map's what-if export writes it): that site.
 
     A municipality name wins over a place of the same name elsewhere (write ``Os (Bjørnafjorden)``
     for the place). Raises :class:`SitingError` (one line) when nothing or more than one place matches.
     """
     raw = str(entry).strip()
+    if "site_id" in cand.columns:
+        by_id = cand.index[cand["site_id"].astype(str) == raw].to_numpy()
+        if len(by_id):
+            return by_id[:1], "place"
     m = None if _name_hits(cand, raw).any() else _QUALIFIED.match(raw)  # "Hvaler tjenestested (summer)" is a name
     place, within = (m["name"].strip(), m["kommune"].strip()) if m else (raw, None)
     if within is not None:

@@ -158,6 +158,14 @@ def test_pick_site_takes_the_municipalitys_main_place(national, kommuner):
 
 
 # ---------------------------------------------------------------- C4 end to end
+
+def test_a_site_id_picks_that_site(national, kommuner):
+    """The map's what-if export writes candidates by ``site_id``: every id resolves to its own row,
+    also where its name is shared (ambiguous as a name)."""
+    dup = national["name"].duplicated(keep=False)
+    for j in [*national.index[dup][:5], *national.index[~dup][:3]]:
+        assert pick_site(national.site_id[j], national, kommuner, "sites") == j
+
 def _scenario(tmp_path: Path, name: str, **fields) -> Path:
     import yaml
 
