@@ -207,6 +207,11 @@ register(InputSpec(
     scenario_field="network.path",
 ))
 register(InputSpec(
+    "ferries",
+    "Car-ferry routes: published crossing times and daytime headways, one source per route (compiled; data/SOURCES.md)",
+    bundle="roads/ferries.csv",
+))
+register(InputSpec(
     "places",
     "GeoNames cities500, Norwegian places with at least 500 inhabitants, CC BY 4.0 GeoNames",
     bundle="places/places.csv",

@@ -202,6 +202,22 @@ def case_validate_too_many_offices(tmp_path, capsys, monkeypatch):
     return err.strip()
 
 
+def case_ferry_table_bad_number(tmp_path, capsys, monkeypatch):
+    from siting.network.ferries import TABLE_COLUMNS
+
+    table = tmp_path / "ferries.csv"
+    table.write_text(",".join(TABLE_COLUMNS) + "\na-b,A - B,A,B,5.3,60.1,5.4,60.2,,twenty,30,,operating,"
+                     "https://example.org,timetable,2024\n", encoding="utf-8")  # fmt: skip
+    code = main(["validate", str(scenario(tmp_path, GOOD + f"inputs:\n  ferries: {table}\n"))])
+    out, err = capsys.readouterr()
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    return err.strip()
+
+
+def case_ferry_wait_word(tmp_path, capsys, monkeypatch):
+    return cli(capsys, "run", scenario(tmp_path, GOOD + "network:\n  ferry_wait: sometimes\n"))
+
+
 def case_extra_points_non_numeric(tmp_path, capsys, monkeypatch):
     csv = tmp_path / "points.csv"
     csv.write_text("name,lon,lat\nMy premises,10.75,sixty\n", encoding="utf-8")

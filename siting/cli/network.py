@@ -14,7 +14,8 @@ def register(sub) -> None:
     src.add_argument("--roads", type=Path, help="Kartverket Veglenke layer (default: the national N1000 layer)")
     b.add_argument("--out", type=Path, help="also save the graph here (.npz, or a folder)")
     b.add_argument("--no-ferries", action="store_true")
-    b.add_argument("--ferry-wait", type=float, default=15.0, help="waiting penalty per ferry crossing, minutes")
+    b.add_argument("--ferry-wait", type=float, default=15.0, help="waiting penalty per ferry link without a sourced route, minutes")
+    b.add_argument("--no-ferry-table", action="store_true", help="flat rule for every ferry link (ignore data/roads/ferries.csv)")
     b.set_defaults(func=build)
     i = s.add_parser("info", help="describe a built graph (.npz), a road file (OSM/Kartverket, built or from the cache) "
                      "or the network a run would use")  # fmt: skip
@@ -29,8 +30,22 @@ def register(sub) -> None:
 def _print(g) -> None:
     print(g.source)
     for k, v in g.info.items():
-        if k != "speeds_kmh":
+        if k not in ("speeds_kmh", "ferry_table"):
             print(f"  {k}: {v}")
+    t = g.info.get("ferry_table")
+    if t:
+        print(f"  ferry table: {t['file'] or 'none (flat rule for every link)'}; {t['rule']}")
+        print(f"    {t['routes_used']} routes, {t['links_from_table']} links from the table, "
+              f"{t['links_closed']} links of closed routes (no edge), {t['links_fallback']} links on the flat rule "
+              f"({t.get('links_fallback_in_network', '?')} of them in the network)")
+        for r in t["routes"]:
+            print(f"    route {r['route_id']}: {r['links']} link(s), crossing {r['crossing_minutes']:g} min "
+                  f"({r['crossing_from']}), wait {r['wait_minutes']:g} min ({r['wait_from']})")
+        for r in t["routes_unmatched"]:
+            print(f"    route {r['route_id']} not matched: {r['reason']}")
+        for f in t["fallback_links"]:
+            where = "" if f.get("in_network", True) else ", not in the network"
+            print(f"    flat rule: ferry link {f.get('link', '?')} {f['lonlat_a']} - {f['lonlat_b']} ({f['km']:g} km{where})")
 
 
 def build(args) -> int:
@@ -42,7 +57,7 @@ def build(args) -> int:
     path = args.osm or args.roads or national_roads_path()
     if path is None:
         raise SitingError("no road data: give --osm FILE or --roads FILE, or run `siting data fetch roads`")
-    spec = NetworkSpec(ferries=not args.no_ferries, ferry_wait_minutes=args.ferry_wait)
+    spec = NetworkSpec(ferries=not args.no_ferries, ferry_wait_minutes=args.ferry_wait, ferry_table=not args.no_ferry_table)
     with Console(stderr=True).status(f"building network from {path}…"):
         g = build_network(path, spec)
     _print(g)

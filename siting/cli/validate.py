@@ -24,6 +24,13 @@ def input_errors(path, sc) -> list[str]:
     try:
         inputs = pipeline.load_inputs(sc)
         problem = pipeline.build_problem(sc, inputs)
+        if sc.network.ferries and sc.network.ferry_table:  # the ferry-route table the network build would read
+            from siting.inputs import find
+            from siting.network.ferries import read_ferry_table
+
+            table = find("ferries", sc.input_paths().get("ferries"))
+            if table is not None:
+                read_ferry_table(table.path)
     except SitingError as exc:
         return [f"{path}: {exc}"]
     cand = ~problem.fixed

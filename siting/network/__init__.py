@@ -10,8 +10,13 @@
 4. the straight-line estimator (``allow_estimate: true``), flagged as an estimate everywhere —
    only if none of the above exists.
 
-Whatever file is used, a graph built before from the same file contents and settings is reused
-from the build cache.
+Kartverket ferry links take their crossing times and frequencies from the ferry-route table,
+the named input ``ferries`` (``inputs: {ferries: FILE}`` > cache > the bundled
+``data/roads/ferries.csv``; ``network.ferry_table: false`` turns it off; see
+:mod:`siting.network.ferries`).
+
+Whatever file is used, a graph built before from the same file contents, ferry table and settings
+is reused from the build cache.
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ from siting.paths import cache_dir
 from .estimator import StraightLineEstimator
 from .graph import NetworkSpec, RoadGraph, file_digest
 
-__all__ = ["NetworkSpec", "RoadGraph", "StraightLineEstimator", "build_network", "load_network", "national_roads_path"]
+__all__ = ["NetworkSpec", "RoadGraph", "StraightLineEstimator", "build_network", "ferry_table_input", "load_network",
+           "national_roads_path"]
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +47,36 @@ def national_roads_path() -> Path | None:
 
 #: Bump when a graph builder changes what it builds (graphs cached by an older builder are then rebuilt).
 #: 2: OSM ferries kept as ferry edges through simplification (issue 15 A1).
-BUILD_VERSION = 2
+#: 3: Kartverket ferry links by route from the sourced ferry table (issue 25 §1).
+BUILD_VERSION = 3
 
 
-def _cache_path(path: Path, spec: NetworkSpec) -> Path:
+def _cache_path(path: Path, spec: NetworkSpec, ferry_table: Path | None = None) -> Path:
     key = json.dumps(spec.weighting_key(), sort_keys=True)
-    digest = hashlib.sha256(f"{file_digest(path)}|{key}|build{BUILD_VERSION}".encode()).hexdigest()[:16]
+    table = file_digest(ferry_table) if ferry_table is not None else "none"
+    digest = hashlib.sha256(f"{file_digest(path)}|{key}|ferries {table}|build{BUILD_VERSION}".encode()).hexdigest()[:16]
     return cache_dir() / "networks" / f"{path.name.split('.')[0]}-{digest}.npz"
 
 
-def build_network(path: str | Path, spec: NetworkSpec | None = None, use_cache: bool = True) -> RoadGraph:
+def ferry_table_input(spec: NetworkSpec, ferries: str | Path | None = None):
+    """The ferry-route table a Kartverket build uses (an :class:`~siting.inputs.Input`), or None.
+
+    None when ferries or the table are switched off, or (with a warning) when no table is found.
+    A file named in the scenario must exist.
+    """
+    if not (spec.ferries and spec.ferry_table):
+        return None
+    found = resolve("ferries", ferries, required=False)
+    if found is None:
+        log.warning("no ferry-route table (data/roads/ferries.csv): every ferry link uses the flat rule")
+    elif not found.path.exists():
+        raise DataError("ferry table not found; fix inputs.ferries or restore data/roads/ferries.csv",
+                        path=found.path, field="inputs.ferries")  # fmt: skip
+    return found
+
+
+def build_network(path: str | Path, spec: NetworkSpec | None = None, use_cache: bool = True,
+                  ferries: str | Path | None = None) -> RoadGraph:  # fmt: skip
     """Build (or load from the cache) the road graph of an OSM extract or Kartverket road links.
 
     Parameters
@@ -63,6 +89,8 @@ def build_network(path: str | Path, spec: NetworkSpec | None = None, use_cache: 
         Weighting settings (ferries, waiting penalty, speed factor).
     use_cache : bool
         Reuse a graph built before from the same file contents and settings.
+    ferries : path, optional
+        Ferry-route table for Kartverket road links (default: the named input ``ferries``).
     """
     spec = spec or NetworkSpec()
     path = Path(path)
@@ -75,36 +103,42 @@ def build_network(path: str | Path, spec: NetworkSpec | None = None, use_cache: 
         g = RoadGraph.load(path)
         g.info["cache"] = "file"
         return g
-    cached = _cache_path(path, spec)
+    name = path.name.lower()
+    kartverket = links_npz or name.endswith((".gpkg", ".gml", ".geojson", ".shp"))
+    table = ferry_table_input(spec, ferries) if kartverket else None
+    cached = _cache_path(path, spec, table.path if table else None)
     if use_cache and cached.exists():
         g = RoadGraph.load(cached)
         g.spec = spec
         g.info["cache"] = "hit"
+        if table is not None:
+            g.info["ferries_input"] = table.as_dict()
         log.info("network from cache %s", cached)
         return g
-    name = path.name.lower()
     if name.endswith((".osm", ".osm.bz2", ".osm.gz", ".osm.pbf", ".xml")):
         from .osm import build_osm_graph
 
         g = build_osm_graph(path, spec)
-    elif links_npz or name.endswith((".gpkg", ".gml", ".geojson", ".shp")):
+    elif kartverket:
         from .kartverket import build_kartverket_graph
 
-        g = build_kartverket_graph(path, spec)
+        g = build_kartverket_graph(path, spec, ferry_table=table.path if table else None)
     else:
         raise DataError("unknown network format; use .osm, .osm.bz2, .osm.pbf, Kartverket .gpkg or .npz", path=path)
     if use_cache:
         g.save(cached)
     g.info["cache"] = "miss"
+    if table is not None:
+        g.info["ferries_input"] = table.as_dict()
     return g
 
 
-def load_network(spec: NetworkSpec | None = None) -> RoadGraph:
-    """Resolve the network for a run (see module docstring for the order)."""
+def load_network(spec: NetworkSpec | None = None, ferries: str | Path | None = None) -> RoadGraph:
+    """Resolve the network for a run (see module docstring for the order); ``ferries`` names the ferry table."""
     spec = spec or NetworkSpec()
     found = resolve("roads", spec.path, required=False)
     if found is not None:
-        g = build_network(found.path, spec)
+        g = build_network(found.path, spec, ferries=ferries)
         g.info["input"] = found.as_dict()
         return g
     if spec.allow_estimate:

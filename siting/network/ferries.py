@@ -96,7 +96,7 @@ def read_ferry_table(path: str | Path, columns=TABLE_COLUMNS) -> pd.DataFrame:
     """
     path = Path(path)
     if not path.exists():
-        raise DataError("ferry table not found; give inputs: {ferries: FILE} or restore data/roads/ferries.csv", path=path)
+        raise DataError("ferry table not found; check inputs.ferries or restore the bundled data/roads/ferries.csv", path=path)
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -243,3 +243,98 @@ def match_routes(table: pd.DataFrame, ends_xy: np.ndarray, lengths_m: np.ndarray
         elif ok:
             out.unmatched.append((r["route_id"], "terminals A and B are the same landing"))
     return out
+
+
+@dataclass
+class FerryEdges:
+    """The ferry part of a Kartverket graph (see the module docstring).
+
+    ``sail_*`` are undirected edges (generic links and route sailings), ``dir_*`` directed edges
+    (boarding with the wait, alighting at no cost); ``route_xy`` the positions of the route nodes
+    numbered from ``n_nodes``; ``info`` what used the table and what fell back.
+    """
+
+    sail_u: np.ndarray
+    sail_v: np.ndarray
+    sail_w: np.ndarray
+    dir_u: np.ndarray
+    dir_v: np.ndarray
+    dir_w: np.ndarray
+    route_xy: np.ndarray
+    info: dict
+
+
+def _lonlat_of(xy: np.ndarray) -> list[list[float]]:
+    from pyproj import Transformer
+
+    lon, lat = Transformer.from_crs(25833, 4326, always_xy=True).transform(xy[:, 0], xy[:, 1])
+    return [[round(float(a), 5), round(float(b), 5)] for a, b in zip(lon, lat, strict=True)]
+
+
+def ferry_edges(spec, ends_xy: np.ndarray, lengths_m: np.ndarray, end_node: np.ndarray, node_xy: np.ndarray,
+                table: pd.DataFrame | None = None, table_file: str | None = None) -> FerryEdges:  # fmt: skip
+    """Ferry edges of a Kartverket graph: sourced routes from ``table``, the flat rule for the rest.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+        ``ferry_wait`` (rule for sourced routes), ``ferry_wait_minutes`` and ``ferry_speed_kmh``
+        (flat rule for links without a route; also the wait when a route gives no frequency and
+        the speed when it gives no crossing time).
+    ends_xy, lengths_m, end_node : ndarray
+        ``(m, 2, 2)`` end points (EPSG:25833), ``(m,)`` lengths, ``(m, 2)`` graph nodes of the ferry links.
+    node_xy : ndarray
+        ``(n, 2)`` positions of the graph nodes (route nodes are placed on their landings).
+    table : DataFrame, optional
+        Validated ferry table (:func:`read_ferry_table`); None: the flat rule for every link.
+    """
+    m, n_nodes = len(lengths_m), len(node_xy)
+    flat = lengths_m / 1000.0 / spec.ferry_speed_kmh * 60.0
+    matching = match_routes(table, ends_xy, lengths_m, end_node) if table is not None and len(table) else Matching()
+    rows = table.set_index("route_id") if table is not None and len(table) else None
+    covered, closed = set(), set()
+    su, sv, sw, du, dv, dw, xy, used = [], [], [], [], [], [], [], []
+    nxt = n_nodes
+    for rm in matching.routes:
+        r = rows.loc[rm.route_id]
+        if r["status"] == "closed":
+            closed.update(rm.links)
+            continue
+        covered.update(rm.links)
+        lens = lengths_m[rm.links]
+        crossing = r["crossing_minutes"] if not math.isnan(r["crossing_minutes"]) else float(flat[rm.links].sum())
+        wait, how = route_wait(r, spec.ferry_wait, spec.ferry_wait_minutes)
+        q = nxt + np.arange(len(rm.nodes))
+        nxt += len(rm.nodes)
+        xy.append(node_xy[rm.nodes])
+        su.append(q[:-1])
+        sv.append(q[1:])
+        sw.append(crossing * lens / lens.sum())
+        land = np.asarray(rm.nodes)[rm.boarding]
+        du.append(np.r_[land, q[rm.boarding]])
+        dv.append(np.r_[q[rm.boarding], land])
+        dw.append(np.r_[np.full(len(land), wait), np.zeros(len(land))])
+        used.append({"route_id": rm.route_id, "links": len(rm.links), "crossing_minutes": round(float(crossing), 2),
+                     "crossing_from": "table" if not math.isnan(r["crossing_minutes"]) else "fallback speed",
+                     "wait_minutes": round(float(wait), 2), "wait_from": how})  # fmt: skip
+    closed -= covered
+    generic = np.array([i for i in range(m) if i not in covered and i not in closed], dtype=np.int64)
+    su.append(end_node[generic, 0])
+    sv.append(end_node[generic, 1])
+    sw.append(flat[generic] + spec.ferry_wait_minutes)
+    info = {
+        "file": table_file,
+        "rule": f"wait {spec.ferry_wait}" if spec.ferry_wait != "half_headway" else "wait half the daytime headway",
+        "routes_used": len(used),
+        "links_from_table": len(covered),
+        "links_closed": len(closed),
+        "links_fallback": len(generic),
+        "routes": used,
+        "routes_unmatched": [{"route_id": rid, "reason": why} for rid, why in matching.unmatched],
+        "fallback_links": [{"link": int(i), "lonlat_a": a, "lonlat_b": b, "km": round(float(lengths_m[i]) / 1000, 2)}
+                           for i, a, b in zip(generic, _lonlat_of(ends_xy[generic, 0]), _lonlat_of(ends_xy[generic, 1]),
+                                              strict=True)] if len(generic) else [],  # fmt: skip
+    }
+    cat = lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt)  # noqa: E731
+    return FerryEdges(cat(su, np.int64), cat(sv, np.int64), cat(sw, float), cat(du, np.int64), cat(dv, np.int64),
+                      cat(dw, float), np.concatenate(xy) if xy else np.zeros((0, 2)), info)  # fmt: skip

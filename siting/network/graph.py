@@ -6,11 +6,11 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import numpy as np
 import scipy.sparse as sp
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from siting.errors import DataError
 from siting.io import atomic_path
@@ -31,10 +31,16 @@ class NetworkSpec(BaseModel):
         bundled ``data/roads/n1000_veglenke.npz``).
     ferries : bool
         Use car ferries (OSM ``route=ferry``, N1000 ``typeVeg=bilferje``).
+    ferry_wait : "half_headway" or float
+        Expected wait when boarding a ferry route of the sourced table (``data/roads/ferries.csv``,
+        input ``ferries``): half its daytime headway, or these fixed minutes for every sourced route.
+    ferry_table : bool
+        Use the sourced ferry table for the Kartverket ferry links it covers (crossing time from the
+        table, one wait per crossing); ``false``: the flat rule below for every link.
     ferry_wait_minutes : float
-        Waiting penalty added to every ferry crossing (half a typical headway).
+        Waiting penalty per ferry link without a sourced route (and per OSM ferry).
     ferry_speed_kmh : float
-        Crossing speed when the data carry no duration.
+        Crossing speed when neither the table nor the data give a crossing time.
     speed_factor : float
         Multiplies every road speed (e.g. 0.9 for winter driving); emergency driving > 1.
     junction_tolerance_m : float
@@ -52,6 +58,8 @@ class NetworkSpec(BaseModel):
 
     path: UserPath | None = None
     ferries: bool = True
+    ferry_wait: Literal["half_headway"] | float = "half_headway"
+    ferry_table: bool = True
     ferry_wait_minutes: float = Field(15.0, ge=0, le=720)
     ferry_speed_kmh: float = Field(25.0, ge=1, le=100)
     speed_factor: float = Field(1.0, ge=0.25, le=4)
@@ -61,10 +69,20 @@ class NetworkSpec(BaseModel):
     snap_threshold_m: float = Field(5000.0, gt=0, le=100_000)
     allow_estimate: bool = True
 
+    @field_validator("ferry_wait", mode="before")
+    @classmethod
+    def _ferry_wait(cls, v):
+        if v == "half_headway":
+            return v
+        if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 720:
+            raise ValueError(f"{v!r}: use half_headway or a number of minutes from 0 to 720")
+        return float(v)
+
     def weighting_key(self) -> dict:
         """Settings that change the built graph (for the cache key)."""
         return self.model_dump(
-            include={"ferries", "ferry_wait_minutes", "ferry_speed_kmh", "speed_factor", "junction_tolerance_m"}
+            include={"ferries", "ferry_wait", "ferry_table", "ferry_wait_minutes", "ferry_speed_kmh", "speed_factor",
+                     "junction_tolerance_m"}
         )
 
 

@@ -20,6 +20,7 @@ from scipy.spatial import cKDTree
 
 from siting.errors import DataError
 
+from .ferries import ferry_edges, read_ferry_table
 from .graph import NetworkSpec, RoadGraph, edges_to_matrix, largest_strong_component
 
 log = logging.getLogger(__name__)
@@ -105,13 +106,15 @@ def read_road_links(path: Path):
     return gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
 
 
-def build_kartverket_graph(path: Path, spec: NetworkSpec, progress=None) -> RoadGraph:
+def build_kartverket_graph(path: Path, spec: NetworkSpec, progress=None, ferry_table: Path | None = None) -> RoadGraph:
     """Build a drivable graph from Kartverket road links.
 
     Every vertex of a road link becomes a node (so points snap close to the road); link end points
-    closer than ``spec.junction_tolerance_m`` are merged into one junction. Car ferries become a
-    single edge per link: crossing length at ``spec.ferry_speed_kmh`` plus the waiting penalty.
-    Links are two-way (the layer carries no one-way information).
+    closer than ``spec.junction_tolerance_m`` are merged into one junction. Car-ferry links covered
+    by a route of ``ferry_table`` (see :mod:`siting.network.ferries`) take the route's crossing
+    time and one expected wait per crossing; every other ferry link is a single edge: its length
+    at ``spec.ferry_speed_kmh`` plus ``spec.ferry_wait_minutes``. Links are two-way (the layer
+    carries no one-way information).
     """
     links = read_road_links(path)
     if links.empty:
@@ -159,21 +162,26 @@ def build_kartverket_graph(path: Path, spec: NetworkSpec, progress=None) -> Road
     a, b = np.flatnonzero(road), np.flatnonzero(road) + 1
     seg_len = np.hypot(*(coords[b] - coords[a]).T)
     seg_min = seg_len / 1000.0 / speeds[line_idx[a]] * 60.0
-    u, v, w = [node_of[a]], [node_of[b]], [seg_min]
-    # Ferries: one edge per link.
+    # Ferries: sourced routes (route nodes, one wait per crossing) and one flat edge per other link.
     f_lines = np.flatnonzero(is_ferry)
-    if len(f_lines):
-        lengths = shapely.length(links.geometry.values[f_lines])
-        f_min = lengths / 1000.0 / spec.ferry_speed_kmh * 60.0 + spec.ferry_wait_minutes
-        u.append(node_of[starts[f_lines]])
-        v.append(node_of[ends[f_lines]])
-        w.append(f_min)
-    u, v, w = np.concatenate(u), np.concatenate(v), np.concatenate(w)
-    matrix = edges_to_matrix(n_nodes, np.r_[u, v], np.r_[v, u], np.r_[w, w])
-    snappable = np.zeros(n_nodes, bool)
-    ferry_nodes = np.unique(np.r_[node_of[starts[f_lines]], node_of[ends[f_lines]]]) if len(f_lines) else []
+    f_node = np.c_[node_of[starts[f_lines]], node_of[ends[f_lines]]]
+    table = read_ferry_table(ferry_table) if ferry_table is not None and spec.ferry_table else None
+    fe = ferry_edges(spec, np.stack([coords[starts[f_lines]], coords[ends[f_lines]]], axis=1),
+                     shapely.length(links.geometry.values[f_lines]), f_node, node_xy, table,
+                     str(ferry_table) if table is not None else None)  # fmt: skip
+    u, v, w = np.r_[node_of[a], fe.sail_u], np.r_[node_of[b], fe.sail_v], np.r_[seg_min, fe.sail_w]
+    n_all = n_nodes + len(fe.route_xy)
+    matrix = edges_to_matrix(n_all, np.r_[u, v, fe.dir_u], np.r_[v, u, fe.dir_v], np.r_[w, w, fe.dir_w])
+    node_xy = np.r_[node_xy, fe.route_xy]
+    snappable = np.zeros(n_all, bool)
+    ferry_nodes = np.unique(f_node)
     road_nodes = np.unique(np.r_[node_of[a], node_of[b]])
-    snappable[road_nodes] = True  # ferry landings that are not on a road are not snap targets
+    snappable[road_nodes] = True  # ferry landings that are not on a road, and route nodes, are not snap targets
+    _, labels = connected_components(matrix, directed=True, connection="strong")
+    main = labels == np.argmax(np.bincount(labels))
+    for f in fe.info["fallback_links"]:  # is the link in the network a run uses?
+        f["in_network"] = bool(main[f_node[f["link"]]].all())
+    fe.info["links_fallback_in_network"] = sum(f["in_network"] for f in fe.info["fallback_links"])
     node_xy, matrix, snappable, comp = largest_strong_component(node_xy, matrix, snappable)
     info = {
         "format": "kartverket-veglenke",
@@ -185,11 +193,18 @@ def build_kartverket_graph(path: Path, spec: NetworkSpec, progress=None) -> Road
         "edges": int(matrix.nnz),
         **comp,
         "speeds_kmh": {**SPEEDS_KMH, **MOTORWAY_KMH},
+        **({"ferry_table": fe.info} if spec.ferries else {}),
     }
     log.info(
         "road links: %d nodes, %d edges; dropped %d nodes outside the largest connected network",
         info["nodes"], info["edges"], info["nodes_dropped"],
     )
-    ferries = f"ferries on, wait {spec.ferry_wait_minutes:g} min" if spec.ferries else "ferries off"
+    if not spec.ferries:
+        ferries = "ferries off"
+    elif table is not None:
+        ferries = (f"ferries by route for {fe.info['links_from_table']} of {len(f_lines)} links ({fe.info['rule']}), "
+                   f"others wait {spec.ferry_wait_minutes:g} min")  # fmt: skip
+    else:
+        ferries = f"ferries on, wait {spec.ferry_wait_minutes:g} min"
     source = f"Kartverket road links {Path(path).name} ({ferries})"
     return RoadGraph(node_xy=node_xy, matrix=matrix, source=source, snappable=snappable, info=info, spec=spec)

@@ -33,16 +33,22 @@ class Network:
     content_key: str
 
 
-def network_key(spec: NetworkSpec) -> str:
-    """Cache key of the network stage: the settings and the identity of the file they resolve to."""
+def _stamp(path) -> tuple | None:
+    if path is None or not Path(path).exists():
+        return None
+    st = os.stat(path)
+    return (str(path), st.st_size, st.st_mtime_ns)
+
+
+def network_key(spec: NetworkSpec, ferries: Path | None = None) -> str:
+    """Cache key of the network stage: the settings and the identity of the files they resolve to
+    (road links and the ferry-route table)."""
+    from siting.inputs import find
     from siting.network import national_roads_path
 
     path = spec.path if spec.path is not None else national_roads_path()
-    stamp = None
-    if path is not None and Path(path).exists():
-        st = os.stat(path)
-        stamp = (str(path), st.st_size, st.st_mtime_ns)
-    return digest(spec.model_dump(mode="json"), stamp, str(cache_dir()))
+    table = find("ferries", ferries) if spec.ferries and spec.ferry_table else None
+    return digest(spec.model_dump(mode="json"), _stamp(path), _stamp(table.path if table else None), str(cache_dir()))
 
 
 def network_spec(sc: Scenario) -> NetworkSpec:
@@ -55,12 +61,13 @@ def load_network_stage(sc: Scenario, timer: Timer | None = None) -> Network:
 
     timer = timer or Timer()
     spec = network_spec(sc)
-    key = network_key(spec)
+    ferries = sc.input_paths().get("ferries")
+    key = network_key(spec, ferries)
     hit = _NETWORKS.get(key)
     if hit is not None:
         return hit
     with timer.stage("network"):
-        graph = load_network(spec)
+        graph = load_network(spec, ferries=ferries)
     if graph.is_estimate:
         content = digest("estimate", spec.model_dump(mode="json"))
     else:
