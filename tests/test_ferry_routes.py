@@ -40,13 +40,15 @@ def _ll(p) -> str:
     return f"{lon:.6f},{lat:.6f}"
 
 
-def _roads(tmp_path, spur_at_j: bool = False):
+def _roads(tmp_path, spur_at_j: bool = False, branch_at_j: bool = False):
     lines = [
         ("enkelBilveg", [(0, 0), P]), ("bilferje", [P, J]), ("bilferje", [J, Q]),
         ("enkelBilveg", [Q, (30_000, 0)]), ("bilferje", [Q, R]), ("enkelBilveg", [R, (20_000, 16_000)]),
     ]  # fmt: skip
     if spur_at_j:
         lines.append(("enkelBilveg", [J, (15_000, -8_000)]))
+    if branch_at_j:  # a ferry link without a route from the junction J to an island K
+        lines += [("bilferje", [J, (15_000, 5_000)]), ("enkelBilveg", [(15_000, 5_000), (15_000, 12_000)])]
     gdf = gpd.GeoDataFrame(
         {"typeVeg": [t for t, _ in lines], "vegkategori": ["E"] * len(lines), "motorvegtype": [None] * len(lines)},
         geometry=[shapely.LineString([_xy(p) for p in pts]) for _, pts in lines], crs=25833,
@@ -78,8 +80,9 @@ def _minutes(g, a, b) -> float:
     return float(dijkstra(g.matrix, indices=ia)[ib])
 
 
-def _build(tmp_path, table=None, spur_at_j=False, **spec):
-    return build_network(_roads(tmp_path, spur_at_j), NetworkSpec(**spec), use_cache=False, ferries=table)
+def _build(tmp_path, table=None, spur_at_j=False, branch_at_j=False, **spec):
+    roads = _roads(tmp_path, spur_at_j, branch_at_j)
+    return build_network(roads, NetworkSpec(**spec), use_cache=False, ferries=table)
 
 
 def test_one_wait_per_crossing_on_a_two_link_route(tmp_path):
@@ -100,6 +103,21 @@ def test_intermediate_stop_boards_once_and_splits_the_crossing_by_length(tmp_pat
     assert _minutes(g, P, Q) == approx(35)  # sailing through the stop adds no wait
     assert _minutes(g, P, s) == approx(15 + 10 + road_to_j)  # half the crossing to the stop
     assert _minutes(g, s, Q) == approx(road_to_j + 15 + 10)  # boarding at the stop waits once
+
+
+def test_a_flat_link_at_a_junction_of_the_route_is_a_change_of_ferry(tmp_path):
+    # the island K hangs on the route's junction J by a link the table does not cover: it stays in
+    # the network, reached by the route to J (one wait, half the crossing) and the flat link J-K
+    g = _build(tmp_path, _table(tmp_path, _row()), branch_at_j=True)
+    k = (15_000, 12_000)
+    assert _minutes(g, P, k) == approx(15 + 10 + (5 / 25 * 60 + 15) + 7 / 68 * 60)
+    assert _minutes(g, P, Q) == approx(35)  # the route itself still waits once
+
+
+def test_the_table_never_drops_a_road_node():
+    roads = DATA_DIR / "roads" / "n1000_veglenke.npz"
+    on, off = build_network(roads, NetworkSpec()), build_network(roads, NetworkSpec(ferry_table=False))
+    assert np.array_equal(on.node_xy[on.snappable], off.node_xy[off.snappable])  # same snap targets, same order
 
 
 def test_wait_rules(tmp_path):

@@ -272,7 +272,8 @@ def _lonlat_of(xy: np.ndarray) -> list[list[float]]:
 
 
 def ferry_edges(spec, ends_xy: np.ndarray, lengths_m: np.ndarray, end_node: np.ndarray, node_xy: np.ndarray,
-                table: pd.DataFrame | None = None, table_file: str | None = None) -> FerryEdges:  # fmt: skip
+                table: pd.DataFrame | None = None, table_file: str | None = None,
+                road_node: np.ndarray | None = None) -> FerryEdges:  # fmt: skip
     """Ferry edges of a Kartverket graph: sourced routes from ``table``, the flat rule for the rest.
 
     Parameters
@@ -287,20 +288,27 @@ def ferry_edges(spec, ends_xy: np.ndarray, lengths_m: np.ndarray, end_node: np.n
         ``(n, 2)`` positions of the graph nodes (route nodes are placed on their landings).
     table : DataFrame, optional
         Validated ferry table (:func:`read_ferry_table`); None: the flat rule for every link.
+    road_node : ndarray, optional
+        ``(n,)`` bool, nodes on a road. Besides its terminals and stops, a route can be boarded at
+        every landing on its path that touches a road (a call the table does not name) or a ferry
+        link on the flat rule (a change of ferry); other landings in the fjord (junctions of N1000
+        ferry lines) only pass the route on.
     """
     m, n_nodes = len(lengths_m), len(node_xy)
     flat = lengths_m / 1000.0 / spec.ferry_speed_kmh * 60.0
     matching = match_routes(table, ends_xy, lengths_m, end_node) if table is not None and len(table) else Matching()
     rows = table.set_index("route_id") if table is not None and len(table) else None
-    covered, closed = set(), set()
+    operating = [rm for rm in matching.routes if rows.loc[rm.route_id, "status"] == "operating"]
+    covered = {i for rm in operating for i in rm.links}
+    closed = {i for rm in matching.routes for i in rm.links} - covered
+    generic = np.array([i for i in range(m) if i not in covered and i not in closed], dtype=np.int64)
+    # a route can be boarded where its path touches a road or a link on the flat rule
+    touch = np.zeros(n_nodes, bool) if road_node is None else road_node.copy()
+    touch[end_node[generic].ravel()] = True
     su, sv, sw, du, dv, dw, xy, used = [], [], [], [], [], [], [], []
     nxt = n_nodes
-    for rm in matching.routes:
+    for rm in operating:
         r = rows.loc[rm.route_id]
-        if r["status"] == "closed":
-            closed.update(rm.links)
-            continue
-        covered.update(rm.links)
         lens = lengths_m[rm.links]
         crossing = r["crossing_minutes"] if not math.isnan(r["crossing_minutes"]) else float(flat[rm.links].sum())
         wait, how = route_wait(r, spec.ferry_wait, spec.ferry_wait_minutes)
@@ -310,15 +318,16 @@ def ferry_edges(spec, ends_xy: np.ndarray, lengths_m: np.ndarray, end_node: np.n
         su.append(q[:-1])
         sv.append(q[1:])
         sw.append(crossing * lens / lens.sum())
-        land = np.asarray(rm.nodes)[rm.boarding]
-        du.append(np.r_[land, q[rm.boarding]])
-        dv.append(np.r_[q[rm.boarding], land])
+        nodes = np.asarray(rm.nodes)
+        board = sorted(set(rm.boarding) | set(np.flatnonzero(touch[nodes]).tolist()))
+        land = nodes[board]
+        du.append(np.r_[land, q[board]])
+        dv.append(np.r_[q[board], land])
         dw.append(np.r_[np.full(len(land), wait), np.zeros(len(land))])
-        used.append({"route_id": rm.route_id, "links": len(rm.links), "crossing_minutes": round(float(crossing), 2),
+        used.append({"route_id": rm.route_id, "links": len(rm.links), "landings": len(board),
+                     "crossing_minutes": round(float(crossing), 2),
                      "crossing_from": "table" if not math.isnan(r["crossing_minutes"]) else "fallback speed",
                      "wait_minutes": round(float(wait), 2), "wait_from": how})  # fmt: skip
-    closed -= covered
-    generic = np.array([i for i in range(m) if i not in covered and i not in closed], dtype=np.int64)
     su.append(end_node[generic, 0])
     sv.append(end_node[generic, 1])
     sw.append(flat[generic] + spec.ferry_wait_minutes)

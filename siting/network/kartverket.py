@@ -166,17 +166,18 @@ def build_kartverket_graph(path: Path, spec: NetworkSpec, progress=None, ferry_t
     f_lines = np.flatnonzero(is_ferry)
     f_node = np.c_[node_of[starts[f_lines]], node_of[ends[f_lines]]]
     table = read_ferry_table(ferry_table) if ferry_table is not None and spec.ferry_table else None
+    on_road = np.zeros(n_nodes, bool)
+    on_road[node_of[a]] = on_road[node_of[b]] = True
     fe = ferry_edges(spec, np.stack([coords[starts[f_lines]], coords[ends[f_lines]]], axis=1),
                      shapely.length(links.geometry.values[f_lines]), f_node, node_xy, table,
-                     str(ferry_table) if table is not None else None)  # fmt: skip
+                     str(ferry_table) if table is not None else None, road_node=on_road)  # fmt: skip
     u, v, w = np.r_[node_of[a], fe.sail_u], np.r_[node_of[b], fe.sail_v], np.r_[seg_min, fe.sail_w]
     n_all = n_nodes + len(fe.route_xy)
     matrix = edges_to_matrix(n_all, np.r_[u, v, fe.dir_u], np.r_[v, u, fe.dir_v], np.r_[w, w, fe.dir_w])
     node_xy = np.r_[node_xy, fe.route_xy]
     snappable = np.zeros(n_all, bool)
     ferry_nodes = np.unique(f_node)
-    road_nodes = np.unique(np.r_[node_of[a], node_of[b]])
-    snappable[road_nodes] = True  # ferry landings that are not on a road, and route nodes, are not snap targets
+    snappable[:n_nodes] = on_road  # ferry landings that are not on a road, and route nodes, are not snap targets
     _, labels = connected_components(matrix, directed=True, connection="strong")
     main = labels == np.argmax(np.bincount(labels))
     for f in fe.info["fallback_links"]:  # is the link in the network a run uses?
