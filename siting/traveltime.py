@@ -3,7 +3,7 @@
 Police drive *out*: times run from facilities (offices) to demand points. Every time includes the
 off-network access of both ends (straight distance × detour at the access speed). Matrices run
 :func:`scipy.sparse.csgraph.dijkstra` once per distinct facility node on the chain-contracted graph
-(:mod:`siting.network.contract`: 8 074 core nodes instead of 129 309 on the national N1000 graph),
+(:mod:`siting.network.contract`: 8 133 core nodes instead of 129 418 on the national N1000 graph),
 limited to the cutoff, in batches on threads; demand points sharing a node share its times.
 """
 

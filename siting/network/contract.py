@@ -1,6 +1,6 @@
 """Chain contraction of a road graph: exact shortest paths on a much smaller core graph.
 
-Road data make every vertex of a road line a node (94 % of the 129 309 nodes of the national
+Road data make every vertex of a road line a node (94 % of the 129 418 nodes of the national
 N1000 graph have exactly two neighbours). A node with exactly two neighbours, joined to both by
 two-way edges of equal time, lies *inside a chain* between two *core* nodes ``a`` and ``b``; it is
 described by its chain, and its offset ``x`` (minutes from ``a`` along the chain). Every path
