@@ -19,7 +19,6 @@ that no sourced route covers keep the flat rule (length at ``ferry_speed_kmh`` p
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from dataclasses import dataclass, field
@@ -129,11 +128,6 @@ def read_ferry_table(path: str | Path, columns=TABLE_COLUMNS) -> pd.DataFrame:
         parse_stops(r["stops"], path, rid)
         rows.append(row)
     return pd.DataFrame(rows, columns=list(df.columns)) if rows else pd.DataFrame(columns=list(columns))
-
-
-def table_digest(path: str | Path) -> str:
-    """SHA-256 of the table's bytes (part of the graph cache key)."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def route_wait(row, rule, fallback: float) -> tuple[float, str]:
