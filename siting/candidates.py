@@ -253,7 +253,62 @@ def build_candidates(
                                                                  ascending=[True, True, False, True], kind="stable")  # fmt: skip
     cand = cand.reset_index(drop=True)
     cand["site_id"] = [f"cand-{i:04d}" for i in range(len(cand))]
+    if len(cand) and cand["source"].eq("ssb_cluster").any():  # after the ids: names never move an id
+        cand = name_clusters(cand, _settlements(bundled, places, kommuner))
     return gpd.GeoDataFrame(cand[COLUMNS], geometry="geometry", crs=25833)
+
+
+#: N1000 label types that name a settlement (not airports)
+SETTLEMENT_TYPES = ("by", "tettsted", "tettbebyggelse", "bydel", "bygdelagBygd", "grend", "boligfelt")
+#: a grid cluster is named after the nearest settlement within this distance (metres)
+NEAR_PLACE_M = 5000.0
+_GRID = re.compile(r"^(?P<base>.+?) \((?P<grid>grid -?\d+/-?\d+)\)$")
+
+
+def _settlements(bundled: gpd.GeoDataFrame | None, places: gpd.GeoDataFrame, kommuner: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Named settlements with their municipality: N1000 place names and built-up areas of the
+    bundle, GeoNames places."""
+    parts = [gpd.GeoDataFrame({"name": places["name"]}, geometry=places.geometry.to_numpy(), crs=25833)]
+    if bundled is not None:
+        b = bundled[bundled["type"].isin(SETTLEMENT_TYPES)]
+        parts.append(gpd.GeoDataFrame({"name": b["name"]}, geometry=b.geometry.to_numpy(), crs=25833))
+    out = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=25833)
+    out["kommunenummer"] = _kommune_of(out, kommuner) if len(out) else pd.Series(dtype=str)
+    return out
+
+
+def name_clusters(cand: gpd.GeoDataFrame, settlements: gpd.GeoDataFrame, max_m: float = NEAR_PLACE_M) -> gpd.GeoDataFrame:
+    """Name each SSB grid cluster after the nearest named settlement within ``max_m`` — in its own
+    municipality if there is one, else any — keeping the grid reference: ``Frogn (grid 255/6624)``
+    → ``Drøbak (grid 255/6624)`` (pages show it as "ved Drøbak, Frogn", see
+    :func:`siting.i18n.plain_name`). Without a settlement within ``max_m`` the municipality's name
+    stays. The bundled name becomes an alias, so scenarios that use it still find the site.
+
+    ``settlements``: ``name``, ``kommunenummer`` and point geometry (EPSG:25833).
+    """
+    out = cand.copy()
+    rows = np.flatnonzero(out["source"].eq("ssb_cluster").to_numpy())
+    if not len(rows) or not len(settlements):
+        return out
+    tree = cKDTree(np.column_stack([settlements.geometry.x, settlements.geometry.y]))
+    names = settlements["name"].astype(str).to_numpy()
+    s_kn = settlements["kommunenummer"].astype(str).to_numpy()
+    xy = np.column_stack([out.geometry.x.to_numpy()[rows], out.geometry.y.to_numpy()[rows]])
+    dist, idx = tree.query(xy, k=min(12, len(names)), distance_upper_bound=max_m)
+    dist, idx = dist.reshape(len(rows), -1), idx.reshape(len(rows), -1)
+    for r, d_row, i_row in zip(rows, dist, idx, strict=True):
+        old = str(out.at[r, "name"])
+        mt = _GRID.match(old)
+        near = [i for d, i in zip(d_row, i_row, strict=True) if np.isfinite(d)]
+        if not mt or not near:
+            continue
+        own = [i for i in near if s_kn[i] == str(out.at[r, "kommunenummer"])]
+        new = f"{names[(own or near)[0]]} ({mt['grid']})"
+        if new != old:
+            out.at[r, "name"] = new
+            al = [a for a in str(out.at[r, "aliases"] or "").split("; ") if a]
+            out.at[r, "aliases"] = "; ".join(dict.fromkeys([old, *al]))
+    return out
 
 
 # ------------------------------------------------------------------ matching scenario site names

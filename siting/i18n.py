@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from typing import Literal, get_args
 
 from siting.errors import SitingError
@@ -189,6 +190,24 @@ def value_of(x):
 def band_of(x) -> dict | None:
     """The band of a metric written as ``{"value": v, "low": a, "high": b}``, else None."""
     return x if isinstance(x, dict) and "low" in x and "high" in x else None
+
+
+_GRID_NAME = re.compile(r"^(?P<base>.+?) \(grid -?\d+/-?\d+\)(?: \((?P<kommune>[^()]+)\))?$")
+
+
+def plain_name(name, kommune: str | None = None, lang: Lang = DEFAULT_LANG) -> str:
+    """A site's name for readers: a population-grid cluster (``Drøbak (grid 255/6624)``, named
+    after the nearest settlement by :func:`siting.candidates.name_clusters`) becomes "ved Drøbak,
+    Frogn" / "near Drøbak, Frogn", or "i Frogn" when no settlement is near; other names stay.
+    ``kommune`` is the site's municipality (also read from a trailing ``(Frogn)``)."""
+    name = "" if name is None or (isinstance(name, float) and math.isnan(name)) else str(name)
+    mt = _GRID_NAME.match(name)
+    if not mt:
+        return name
+    base, k = mt["base"], kommune or mt["kommune"] or ""
+    if not k or base == k:
+        return t("site.in", lang, kommune=k or base)
+    return t("site.near", lang, place=base, kommune=k)
 
 
 def enum(kind: str, value, lang: Lang = DEFAULT_LANG) -> str:

@@ -96,6 +96,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "site.served": {"nb": "Innbyggere som får dette som nærmeste tjenestested", "en": "People for whom it is the nearest office"},
     "site.time_saved": {"nb": "Spart kjøretid for dem i snitt", "en": "Mean time saved for them"},
     "site.wish": {"nb": "Kommunens ønske", "en": "Municipality's wish"},
+    "site.near": {"nb": "ved {place}, {kommune}", "en": "near {place}, {kommune}"},
+    "site.in": {"nb": "i {kommune}", "en": "in {kommune}"},
     "standin": {"nb": "Antatt plassering", "en": "Stand-in"},
     "standin.for": {"nb": "for {place}", "en": "for {place}"},
     "standin.unsourced": {"nb": "plasseringen står for et sted eller en adresse som ikke er kildebelagt",

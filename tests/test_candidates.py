@@ -55,6 +55,23 @@ def test_national_default_is_3000_to_6000_candidates_from_several_sources(nation
     assert not cKDTree(xy).query_pairs(999.0)
 
 
+def test_grid_clusters_are_named_after_the_nearest_settlement(national):
+    """Issue 21: "Frogn (grid 255/6624)" becomes "Drøbak (grid 255/6624)" ("ved Drøbak, Frogn" on the
+    pages); the id does not move and the bundled name still finds the site."""
+    from siting.i18n import plain_name
+
+    row = national[national["aliases"].str.contains("Frogn (grid 255/6624)", regex=False)].iloc[0]
+    assert row["name"] == "Drøbak (grid 255/6624)" and row["kommune"] == "Frogn"
+    assert plain_name(row["name"], row["kommune"], "nb") == "ved Drøbak, Frogn"
+    assert plain_name(row["name"], row["kommune"], "en") == "near Drøbak, Frogn"
+    idx, kind = resolve_site("Frogn (grid 255/6624)", national, load_kommuner_geometry(), "sites")
+    assert list(national.site_id.iloc[idx]) == [row["site_id"]] and kind == "place"
+    renamed = build_candidates(load_kommuner_geometry(), load_places(), load_stations(), sources=["ssb_cluster"])
+    plain = renamed["name"].str.replace(r" \(grid .*", "", regex=True)
+    assert (plain != renamed["kommune"]).mean() > 0.5  # most clusters now carry a settlement's name
+    assert not renamed["name"].str.contains(r"\(grid .*\(grid", regex=True).any()
+
+
 def test_scenario_chooses_sources_and_dedup_distance(kommuner):
     places, st = load_places(), load_stations()
     only_places = build_candidates(kommuner, places, st, sources=["geonames"], dedup_distance_m=0)

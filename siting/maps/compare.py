@@ -35,6 +35,7 @@ from siting.maps.payload import (
     kommune_payload,
     people_within,
     ranked_proposals,
+    site_name,
     site_rows,
     stations_payload,
 )
@@ -140,10 +141,11 @@ def compare_map(run_a: str | Path, run_b: str | Path, lang: str | None = None) -
     la4, lb4 = latlon(pa).geometry, latlon(pb).geometry
     for i, j in pairs:
         p, q = pa.iloc[i], pb.iloc[j]
-        rows = [[t("cmp.in_a", lang), f"#{int(p['map_rank'])} {p['name']}"], [t("cmp.in_b", lang), f"#{int(q['map_rank'])} {q['name']}"]]
+        rows = [[t("cmp.in_a", lang), f"#{int(p['map_rank'])} {site_name(p, lang)}"],
+                [t("cmp.in_b", lang), f"#{int(q['map_rank'])} {site_name(q, lang)}"]]  # fmt: skip
         groups["shared"].append({"lat": round(lb4.iloc[j].y, 5), "lon": round(lb4.iloc[j].x, 5), "label": "AB", "kind": "shared",
                                  "stand_in": truthy(p.get("stand_in")) or truthy(q.get("stand_in")), "site_id": str(q.get("site_id", "")),
-                                 "title": t("cmp.site_both", lang, name=q["name"]), "rows": rows + site_rows(q, T, lang)[:2]})  # fmt: skip
+                                 "title": t("cmp.site_both", lang, name=site_name(q, lang)), "rows": rows + site_rows(q, T, lang)[:2]})  # fmt: skip
     for kind, prop, geo, used in (("a", pa, la4, in_a), ("b", pb, lb4, in_b)):
         for i in range(len(prop)):
             if i in used:
@@ -151,7 +153,7 @@ def compare_map(run_a: str | Path, run_b: str | Path, lang: str | None = None) -
             p = prop.iloc[i]
             groups[kind].append({"lat": round(geo.iloc[i].y, 5), "lon": round(geo.iloc[i].x, 5), "label": kind.upper(), "kind": kind,
                                  "stand_in": truthy(p.get("stand_in")), "site_id": str(p.get("site_id", "")),
-                                 "title": t(f"cmp.site_only_{kind}", lang, rank=int(p["map_rank"]), name=p["name"]),
+                                 "title": t(f"cmp.site_only_{kind}", lang, rank=int(p["map_rank"]), name=site_name(p, lang)),
                                  "rows": site_rows(p, T, lang)})  # fmt: skip
 
     areas = []

@@ -168,6 +168,11 @@ def ranked_proposals(proposals: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return pr
 
 
+def site_name(p, lang: Lang) -> str:
+    """A proposal's name for readers (``Drøbak (grid 255/6624)`` → "ved Drøbak, Frogn")."""
+    return i18n.plain_name(p.get("name", ""), p.get("kommune"), lang)
+
+
 def site_rows(p, T: float, lang: Lang) -> list[list[str]]:
     rows = [[t("k.municipality", lang), f"{p.get('kommune', '')} ({p.get('kommunenummer', '')})"],
             [t("k.district", lang), str(p.get("politidistrikt", ""))]]  # fmt: skip

@@ -39,6 +39,7 @@ from siting.maps.payload import (
     offence_fields,
     people_within,
     ranked_proposals,
+    site_name,
     site_rows,
     stations_payload,
 )
@@ -130,7 +131,7 @@ def make_map(kommuner, stations, proposals, coverage_before, coverage_after, met
         n_stand_in += si
         sites.append({"lat": round(g.y, 5), "lon": round(g.x, 5), "label": str(int(p["map_rank"])), "kind": "new", "stand_in": si,
                       "site_id": str(p.get("site_id", "")),
-                      "title": f"#{int(p['map_rank'])} {p['name']}" + (f" ({t('standin', lang).lower()})" if si else ""),
+                      "title": f"#{int(p['map_rank'])} {site_name(p, lang)}" + (f" ({t('standin', lang).lower()})" if si else ""),
                       "rows": site_rows(p, T, lang)})  # fmt: skip
 
     areas = []
