@@ -7,6 +7,10 @@ Plots, both from the demand points (population grid cells) in each run's ``layer
   cumulative curves are not;
 * ``districts.png``: share within T per police district today and per scenario, one panel per
   threshold: scenarios with different thresholds never share a coverage axis.
+
+Plots and ``comparison.md`` speak the runs' language (``--lang``; default the first run's, nb) and
+use the colours of :mod:`siting.style` (today grey, plan A orange, plan B green as on the comparison
+map); ``comparison.csv`` keeps the raw column names for analysts.
 """
 
 from __future__ import annotations
@@ -17,8 +21,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from siting import i18n
 from siting.errors import SitingError
+from siting.i18n import Lang, t
 from siting.io import atomic_path, atomic_write_text
+from siting.style import PLAN_COLORS, ROUND, TODAY_COLOR, TODAY_FILL, number_axis
 
 COLUMNS = ["scenario", "model", "status", "new_offices", "T", "within_T_before", "within_T_after",
            "within_30", "within_45", "mean_min", "median_min", "p90_min", "max_min"]  # fmt: skip
@@ -91,42 +98,60 @@ def cumulative_people(times: np.ndarray, weights: np.ndarray, minutes: np.ndarra
     return cum[np.searchsorted(t[order], minutes, side="right")]
 
 
-def cumulative_figure(runs, minutes: np.ndarray | None = None):
+def runs_lang(runs, lang: str | None = None) -> Lang:
+    """``lang`` if given, else the first run's language (``manifest.json``), else nb."""
+    if lang or not runs:
+        return i18n.lang_of(lang)
+    return i18n.lang_of(load_run(runs[0])[1].get("language"))
+
+
+def _plan_label(man: dict, lang: Lang) -> str:
+    title = i18n.plan_title(man, lang)
+    return title if len(title) <= 48 else title[:46] + "…"
+
+
+def cumulative_figure(runs, minutes: np.ndarray | None = None, lang: str | None = None):
     """Two panels from the demand points (grid cells), not municipality means: today's people within
-    x minutes, and per scenario the change against today (people within x minutes), one line each,
-    with each scenario's threshold marked. Runs without a demand layer are left out (named in the
-    subtitle)."""
+    x minutes, and per scenario the change against today (people within x minutes), one line each
+    in the plan colours of :mod:`siting.style`, with each scenario's threshold marked. Runs without a
+    demand layer are left out (named in the subtitle)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    lang = runs_lang(runs, lang)
     minutes = np.arange(0, 121, 0.5) if minutes is None else minutes
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 7), sharex=True, gridspec_kw={"height_ratios": [1, 1.3]})
     base = None
     skipped = []
-    for r in runs:
+    for i, r in enumerate(runs):
         m, man, _ = load_run(r)
         d = load_demand(r)
         if d is None:
-            skipped.append(man["scenario"])
+            skipped.append(_plan_label(man, lang))
             continue
         w = d["population"].to_numpy(float)
         tb, ta = d["time_before"].to_numpy(float), d["time_after"].to_numpy(float)
         before = cumulative_people(tb, w, minutes)
         if base is None:
             base = before
-            top.plot(minutes, 100 * before / w.sum(), color="#444", label="today's offices")
-        line, = bottom.plot(minutes, (cumulative_people(ta, w, minutes) - before) / 1000, label=f"{man['scenario']} (T = {m['threshold_minutes']:g} min)")
-        bottom.axvline(m["threshold_minutes"], color=line.get_color(), ls=":", lw=1)
-    top.set_ylabel("% of population within x min")
-    top.set_title("People by drive time to the nearest police office" + (f" (no demand layer: {', '.join(skipped)})" if skipped else ""))
+            top.plot(minutes, 100 * before / w.sum(), color=TODAY_COLOR, label=t("c.today", lang))
+        color = PLAN_COLORS[i % len(PLAN_COLORS)]
+        bottom.plot(minutes, (cumulative_people(ta, w, minutes) - before) / 1000, color=color,
+                    label=f"{_plan_label(man, lang)} (T = {i18n.tick(m['threshold_minutes'], lang)} min)")  # fmt: skip
+        bottom.axvline(m["threshold_minutes"], color=color, ls=":", lw=1)
+    top.set_ylabel(t("c.cum.y", lang))
+    top.set_title(t("c.cum.title", lang) + (" " + t("c.no_demand", lang, names=", ".join(skipped)) if skipped else ""))
     top.grid(alpha=0.3)
     top.legend(loc="lower right")
-    bottom.axhline(0, color="#444", lw=0.8)
-    bottom.set_ylabel("change vs today, thousand people within x min")
-    bottom.set_xlabel("minutes to the nearest office (demand points: population grid cells)")
+    bottom.axhline(0, color=TODAY_COLOR, lw=0.8)
+    bottom.set_ylabel(t("c.cum.change", lang))
+    bottom.set_xlabel(t("c.cum.x", lang))
     bottom.grid(alpha=0.3)
+    for ax in (top, bottom):
+        number_axis(ax.yaxis, lang)
+        number_axis(ax.xaxis, lang)
     if bottom.lines[1:]:
         bottom.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
@@ -155,36 +180,39 @@ def district_shares(run, T: float) -> tuple[dict, dict]:
             {g: 100 * v["after"][f"share_within_{int(T)}"] for g, v in d.items()})  # fmt: skip
 
 
-def districts_figure(runs):
-    """Per police district, share within T today and per scenario: one panel per threshold, so
-    scenarios with different thresholds never share a coverage axis."""
+def districts_figure(runs, lang: str | None = None):
+    """Per police district, share within T today and per scenario (plan colours of
+    :mod:`siting.style`): one panel per threshold, so scenarios with different thresholds never
+    share a coverage axis."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    lang = runs_lang(runs, lang)
     by_T: dict[float, list] = {}
-    for r in runs:
+    for i, r in enumerate(runs):
         m, man, _ = load_run(r)
-        by_T.setdefault(float(m["threshold_minutes"]), []).append((man["scenario"], r))
+        by_T.setdefault(float(m["threshold_minutes"]), []).append((_plan_label(man, lang), r, PLAN_COLORS[i % len(PLAN_COLORS)]))
     fig, axes = plt.subplots(len(by_T), 1, figsize=(10, 4.2 * len(by_T)), squeeze=False)
     for ax, (T, members) in zip(axes[:, 0], sorted(by_T.items()), strict=True):
         before, data = None, {}
-        for name, r in members:
+        for name, r, color in members:
             b, a = district_shares(r, T)
             before = before or b
-            data[name] = a
+            data[name] = (a, color)
         districts = sorted(before)
         width = 0.8 / (len(data) + 1)
         x = np.arange(len(districts))
-        ax.bar(x, [before[d] for d in districts], width, label="today", color="#bbbbbb")
-        for i, (name, vals) in enumerate(data.items(), start=1):
-            ax.bar(x + i * width, [vals.get(d, np.nan) for d in districts], width, label=name)
+        ax.bar(x, [before[d] for d in districts], width, label=t("c.today", lang), color=TODAY_FILL)
+        for i, (name, (vals, color)) in enumerate(data.items(), start=1):
+            ax.bar(x + i * width, [vals.get(d, np.nan) for d in districts], width, label=name, color=color)
         ax.set_xticks(x + width * len(data) / 2, districts, rotation=45, ha="right")
-        ax.set_ylabel(f"% of population within {T:g} min")
-        ax.set_title(f"Threshold T = {T:g} minutes")
-        lo = min(min(before.values()), *(min(v.values()) for v in data.values()))
+        ax.set_ylabel(t("c.dist.y", lang, T=T))
+        ax.set_title(t("c.dist.title", lang, T=T))
+        lo = min(min(before.values()), *(min(v.values()) for v, _ in data.values()))
         ax.set_ylim(max(0, 5 * np.floor((lo - 2) / 5)), 100)
+        number_axis(ax.yaxis, lang)
         ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -198,29 +226,61 @@ def _save(fig, path: Path) -> None:
     plt.close(fig)
 
 
-def plot_cumulative(runs, path: Path) -> None:
-    _save(cumulative_figure(runs), path)
+def display_table(runs, lang: str | None = None) -> tuple[pd.DataFrame, dict]:
+    """The comparison for readers: one row per run with plain column headers in ``lang``, people
+    next to every share (rounded as :data:`siting.style.ROUND` says), and the formatters per column
+    (the cells hold the numbers)."""
+    lang = runs_lang(runs, lang)
+    rows, T_all = [], set()
+    v = i18n.value_of
+    for r in runs:
+        m, man, _ = load_run(r)
+        h, a = m["headline"], m["national"]["after"]
+        pop = v(m["national"]["before"].get("population"))
+        T_all.add(float(m["threshold_minutes"]))
+        rows.append({"plan": i18n.plan_title(man, lang), "new": len(man["new_sites"]), "T": float(m["threshold_minutes"]),
+                     "before": (v(h["share_within_T_before"]), pop), "after": (v(h["share_within_T_after"]), pop),
+                     "w30": (v(a["share_within_30"]), pop), "w45": (v(a["share_within_45"]), pop),
+                     "mean": v(a["mean"]), "median": v(a["median"]), "p90": v(a["p90"]), "max": v(a["max"])})  # fmt: skip
+    cols = {k: t(f"c.col.{k}", lang) for k in ("plan", "new", "T", "before", "after", "w30", "w45", "mean", "median", "p90", "max")}
+    df = pd.DataFrame(rows).rename(columns=cols)
+
+    def share(x):
+        s, pop = x
+        people = f" ({i18n.people(s * pop, ROUND['people_national'], lang)})" if pop else ""
+        return i18n.pct(s, 1, lang) + people
+
+    mins = lambda x: i18n.minutes(x, 1, lang)  # noqa: E731
+    fmt = {cols["T"]: lambda x: i18n.minutes(x, 0, lang), cols["mean"]: mins, cols["median"]: mins, cols["p90"]: mins, cols["max"]: mins,
+           **{cols[k]: share for k in ("before", "after", "w30", "w45")}}  # fmt: skip
+    return df, fmt
 
 
-def plot_districts(runs, path: Path) -> None:
-    _save(districts_figure(runs), path)
+def plot_cumulative(runs, path: Path, lang: str | None = None) -> None:
+    _save(cumulative_figure(runs, lang=lang), path)
 
 
-def write_comparison(runs, out: Path) -> pd.DataFrame:
+def plot_districts(runs, path: Path, lang: str | None = None) -> None:
+    _save(districts_figure(runs, lang=lang), path)
+
+
+def write_comparison(runs, out: Path, lang: str | None = None) -> pd.DataFrame:
+    """``comparison.csv`` (raw columns), ``comparison.md`` (plain headers in ``lang``) and the plots."""
     table = compare_table(runs)
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "comparison.csv") as tmp:
         table.to_csv(tmp, index=False)
-    atomic_write_text(out / "comparison.md", _md(table))
-    plot_cumulative(runs, out / "cumulative.png")
-    plot_districts(runs, out / "districts.png")
+    shown, fmt = display_table(runs, lang)
+    atomic_write_text(out / "comparison.md", _md(shown, fmt))
+    plot_cumulative(runs, out / "cumulative.png", lang)
+    plot_districts(runs, out / "districts.png", lang)
     return table
 
 
-def _md(df: pd.DataFrame) -> str:
-    def fmt(v):
-        return f"{v:.3f}" if isinstance(v, float) else str(v)
+def _md(df: pd.DataFrame, fmt: dict) -> str:
+    def cell(c, v):
+        return str(fmt[c](v)) if c in fmt else str(v)
 
     lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
-    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    lines += ["| " + " | ".join(cell(c, v) for c, v in zip(df.columns, row, strict=True)) + " |" for row in df.itertuples(index=False)]
     return "\n".join(lines) + "\n"

@@ -192,6 +192,34 @@ def band_of(x) -> dict | None:
     return x if isinstance(x, dict) and "low" in x and "high" in x else None
 
 
+def band_for(container: dict | None, key: str) -> dict | None:
+    """The uncertainty band of ``container[key]``: the value itself written as ``{"value", "low",
+    "high"}``, or a parallel ``container["band"][key]`` / ``container["bands"][key]`` holding ``low``
+    and ``high``; None when the run has none (the pages then print the value alone)."""
+    if not isinstance(container, dict):
+        return None
+    own = band_of(container.get(key))
+    if own:
+        return own
+    for name in ("band", "bands"):
+        b = container.get(name)
+        if isinstance(b, dict) and band_of(b.get(key)):
+            return b[key]
+    return None
+
+
+def plan_title(manifest: dict, lang: Lang = DEFAULT_LANG, n: int | None = None, short: bool = False) -> str:
+    """A plan's name for readers: the scenario's ``title`` (free text, ``manifest.json``), else
+    "<scenario>: N nye tjenestesteder" (``short``: the scenario's name)."""
+    title = str(manifest.get("title") or "")
+    if title and not re.fullmatch(r".*: \d+ new police offices", title):  # not the English title of runs before titles existed
+        return title
+    if short:
+        return str(manifest.get("scenario", "siting"))
+    n = len(manifest.get("new_sites", [])) if n is None else n
+    return t("title.fallback", lang, name=manifest.get("scenario", "siting"), n=n)
+
+
 _GRID_NAME = re.compile(r"^(?P<base>.+?) \(grid -?\d+/-?\d+\)(?: \((?P<kommune>[^()]+)\))?$")
 
 

@@ -68,6 +68,16 @@ def drive_time_ticks() -> list[float]:
     return list(np.arange(d["vmin"], d["vmax"] + d["step"] / 2, d["step"]))
 
 
+def number_axis(axis, lang: str) -> None:
+    """Tick labels of a matplotlib ``axis`` (``ax.xaxis``, ``ax.yaxis``, a colorbar's axis) written
+    in ``lang``: decimal comma and thin-space thousands in nb (:func:`siting.i18n.tick`)."""
+    from matplotlib.ticker import FuncFormatter
+
+    from siting.i18n import tick
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _: tick(round(v, 6), lang)))
+
+
 # --- the one rank order of new sites ----------------------------------------------------------------------
 def rank_order(newly, site_ids) -> np.ndarray:
     """Positions of the sites in rank order: most people newly within T first (counted in whole

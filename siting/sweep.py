@@ -380,7 +380,8 @@ def run_sweep(base_path: str | Path, runs: list[RunSpec], out: str | Path, jobs:
     site_rows = pd.DataFrame([s for x in results for s in x["sites"]])
     tables = summarise(table, site_rows, keys)
     meta = {
-        "scenario_file": str(base_path), "scenario": runs[0].scenario.name, "runs": len(runs), "varied": keys,
+        "scenario_file": str(base_path), "scenario": runs[0].scenario.name, "title": runs[0].scenario.title,
+        "language": runs[0].scenario.outputs.language, "runs": len(runs), "varied": keys,
         "executor": executor, "marginal_curve": CURVE_NOTE, "matrix_groups": len(groups),
         "matrix_builds": sum(g["matrix_builds"] for g in timer_all),
         "offences": "included" if "offences_within_T" in table else "not available: no crime data (see docs/analysis.md)",

@@ -87,6 +87,36 @@ def probe(page: Path, size: tuple[int, int], tmp: Path, tooltips: bool = False) 
     return json.loads(h.unescape(mt.group(1)))
 
 
+#: headless Chromium never makes a window narrower than this: a "390 px" window is 500 px wide
+MIN_WINDOW_WIDTH = 500
+
+
+def framed(page: Path, size: tuple[int, int], script: str, tmp: Path) -> dict:
+    """Open ``page`` in an iframe of exactly ``size`` (so a 390 px phone really is 390 px wide;
+    headless Chromium clamps windows to at least :data:`MIN_WINDOW_WIDTH`) with ``script`` added
+    at the end of its body; the script reports by calling ``window.__report(obj)``. Returns ``obj``
+    with ``errors`` and ``resources`` (see :data:`ERRORS`). The probed copy sits beside ``page``,
+    so relative links resolve as they would for the page itself."""
+    inner = page.with_name(f"framed-{size[0]}x{size[1]}-{page.name}")
+    report = "<script>window.__report=function(o){o.errors=window.__errors;o.resources=window.__resources;parent.postMessage(JSON.stringify(o),'*');};</script>"
+    text = page.read_text(encoding="utf-8").replace("<head>", "<head>" + ERRORS + report, 1)
+    head, sep, tail = text.rpartition("</body>")
+    inner.write_text((head + script + sep + tail) if sep else text + script, encoding="utf-8")
+    outer = tmp / f"frame-{size[0]}x{size[1]}-{page.name}"
+    outer.write_text(f"<!DOCTYPE html><html><body style='margin:0'><iframe src='{inner.as_uri()}' style='border:0;width:{size[0]}px;"
+                     f"height:{size[1]}px'></iframe><script>addEventListener('message',function(e){{"
+                     "document.documentElement.setAttribute('data-probe',e.data);});</script></body></html>", encoding="utf-8")  # fmt: skip
+    try:
+        res = _run([f"--window-size={max(size[0], MIN_WINDOW_WIDTH) + 20},{size[1] + 20}", "--dump-dom", outer.as_uri()], tmp)
+    finally:
+        inner.unlink(missing_ok=True)
+    mt = re.search(r'data-probe="([^"]*)"', res.stdout)
+    assert mt, f"no measurements from Chromium: {res.stderr[-2000:]}"
+    import html as h
+
+    return json.loads(h.unescape(mt.group(1)))
+
+
 def screenshot(page: Path, size: tuple[int, int], out: Path, tmp: Path) -> Path:
     _run([f"--window-size={size[0]},{size[1]}", f"--screenshot={out}", page.as_uri()], tmp)
     assert out.exists() and out.stat().st_size > 5000, "no screenshot"

@@ -30,3 +30,14 @@ def n1000_roads(shared_data: Path) -> Path:
     if not path.exists():
         pytest.skip(f"{path} not present")
     return path
+
+
+@pytest.fixture(scope="session")
+def decided(tmp_path_factory) -> Path:
+    """The decided plan (``scenarios/evaluate-plan.yaml`` on 5 km demand cells), run once per session."""
+    from test_run import fast_copy
+
+    from siting.run import run_scenario
+
+    tmp = tmp_path_factory.mktemp("decided")
+    return run_scenario(fast_copy("evaluate-plan", tmp), tmp / "run")

@@ -9,6 +9,7 @@ def register(sub) -> None:
     p = sub.add_parser("compare", help="compare run folders: table, CSV, Markdown and plots")
     p.add_argument("runs", nargs="+")
     p.add_argument("--out", type=Path, default=Path("runs/comparison"))
+    p.add_argument("--lang", choices=("nb", "en"), help="language of the plots and comparison.md (default: the first run's, nb)")
     p.set_defaults(func=handle)
 
 
@@ -18,7 +19,7 @@ def handle(args) -> int:
 
     from siting.compare import write_comparison
 
-    table = write_comparison(args.runs, args.out)
+    table = write_comparison(args.runs, args.out, args.lang)
     t = Table(title="Scenario comparison (after; shares of population)")
     for c in table.columns:
         t.add_column(c)

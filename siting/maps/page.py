@@ -157,18 +157,6 @@ def about(manifests: list[tuple[str, dict]], lang: Lang) -> list[str]:
     return out
 
 
-def plan_title(manifest: dict, lang: Lang, n: int | None = None, short: bool = False) -> str:
-    """The plan's name: the scenario's ``title`` (free text), else "<scenario>: N new offices"
-    (``short``: the scenario's name)."""
-    title = str(manifest.get("title") or "")
-    if title and not re.fullmatch(r".*: \d+ new police offices", title):  # not the English title of runs before titles existed
-        return title
-    if short:
-        return str(manifest.get("scenario", "siting"))
-    n = len(manifest.get("new_sites", [])) if n is None else n
-    return t("title.fallback", lang, name=manifest.get("scenario", "siting"), n=n)
-
-
 def page_lang(manifest: dict, lang: str | None = None) -> Lang:
     """The page language: ``lang`` if given, else the run's (``manifest.json`` ``language``), else nb."""
     return i18n.lang_of(lang or manifest.get("language"))

@@ -12,7 +12,7 @@ import pandas as pd
 from siting import i18n
 from siting.data.stations import count_offices
 from siting.errors import SitingError
-from siting.i18n import t, th
+from siting.i18n import plan_title, t, th
 from siting.maps.encode import QUANTUM, encode_polygons, latlon, truthy
 from siting.maps.page import (
     ATTRIBUTION,
@@ -28,7 +28,6 @@ from siting.maps.page import (
     marker_symbol,
     page_lang,
     panel_html,
-    plan_title,
     wishes_notes,
 )
 from siting.maps.payload import (
