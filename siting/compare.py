@@ -239,16 +239,17 @@ def display_table(runs, lang: str | None = None) -> tuple[pd.DataFrame, dict]:
         pop = v(m["national"]["before"].get("population"))
         T_all.add(float(m["threshold_minutes"]))
         rows.append({"plan": i18n.plan_title(man, lang), "new": len(man["new_sites"]), "T": float(m["threshold_minutes"]),
-                     "before": (v(h["share_within_T_before"]), pop), "after": (v(h["share_within_T_after"]), pop),
+                     "before": (v(h["share_within_T_before"]), pop), "after": (v(h["share_within_T_after"]), pop,
+                                                                            i18n.band_for(h, "share_within_T_after")),
                      "w30": (v(a["share_within_30"]), pop), "w45": (v(a["share_within_45"]), pop),
                      "mean": v(a["mean"]), "median": v(a["median"]), "p90": v(a["p90"]), "max": v(a["max"])})  # fmt: skip
     cols = {k: t(f"c.col.{k}", lang) for k in ("plan", "new", "T", "before", "after", "w30", "w45", "mean", "median", "p90", "max")}
     df = pd.DataFrame(rows).rename(columns=cols)
 
     def share(x):
-        s, pop = x
+        s, pop, band = (*x, None)[:3]
         people = f" ({i18n.people(s * pop, ROUND['people_national'], lang)})" if pop else ""
-        return i18n.pct(s, 1, lang) + people
+        return i18n.with_band(i18n.pct(s, 1, lang), band, lambda b: i18n.pct(b, 1, lang), lang) + people
 
     mins = lambda x: i18n.minutes(x, 1, lang)  # noqa: E731
     fmt = {cols["T"]: lambda x: i18n.minutes(x, 0, lang), cols["mean"]: mins, cols["median"]: mins, cols["p90"]: mins, cols["max"]: mins,

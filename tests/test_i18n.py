@@ -94,3 +94,15 @@ def test_scenario_title_and_language(tmp_path):
     bad.write_text("name: x\noutputs:\n  language: de\n", encoding="utf-8")
     _, errors = scenario_errors(bad)
     assert len(errors) == 1 and ":3: outputs.language:" in errors[0] and "'nb' or 'en'" in errors[0]
+
+
+def test_uncertainty_bands_print_next_to_the_map_headline(tmp_path):
+    from test_maps import synthetic_run
+
+    from siting.maps import make_map, write_map
+
+    layers, metrics, manifest = synthetic_run()
+    metrics["headline"]["band"] = {"share_within_T_after": {"low": 0.88, "high": 0.92}, "mean_time_after": {"low": 12.1, "high": 13.4}}
+    page = write_map(make_map(*(layers[k] for k in ("kommuner", "stations", "proposals", "coverage_before", "coverage_after")), metrics,
+                              manifest, demand=layers["demand"]), tmp_path / "m.html").read_text(encoding="utf-8")  # fmt: skip
+    assert "<b>90,0\u00a0% (88,0\u00a0%–92,0\u00a0%)</b>" in page and "12,8\u00a0min (12,1\u00a0min–13,4\u00a0min)" in page

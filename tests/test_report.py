@@ -95,12 +95,18 @@ def test_report_nb_by_default_matches_the_map_and_fits_a_phone(decided, tmp_path
     assert moved and target.exists() and 'id="siting-data"' in target.read_text(encoding="utf-8")
 
 
-def test_report_in_english_on_request(decided, tmp_path):
+def test_report_in_english_on_request_and_with_uncertainty_bands(decided, tmp_path):
+    run = shutil.copytree(decided, tmp_path / "run")
+    metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
+    pop = metrics["national"]["before"]["population"]
+    metrics["headline"]["band"] = {"share_within_T_after": {"low": 5_150_000 / pop, "high": 5_200_000 / pop}}
+    (run / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
     out = tmp_path / "report.html"
-    assert main(["report", str(decided), "--out", str(out), "--lang", "en"]) == 0
+    assert main(["report", str(run), "--out", str(out), "--lang", "en"]) == 0
     page = out.read_text(encoding="utf-8")
     assert "<html lang='en'>" in page and "In short" in page and "of the attainable gain in people within 30 min" in page
     assert "add nobody within 30 min" in page and "percentage points below the best plan" in page
+    assert re.search(r"<b>[\d\u202f]+ \(5\u202f150\u202f000–5\u202f200\u202f000\)</b> people", page)
 
 
 def test_report_of_runs_and_a_sweep_renders_in_chromium(decided, tmp_path):
