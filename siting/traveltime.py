@@ -62,16 +62,43 @@ def _as_xy(xy) -> np.ndarray:
     return arr.reshape(-1, 2)
 
 
+#: Nodes closer than this to each other (metres) are at the same position for snapping.
+COINCIDENT_M = 0.01
+
+
+def _fastest_edge_speed(graph: RoadGraph, nodes: np.ndarray) -> np.ndarray:
+    """Speed (m/min) of the fastest edge leaving each of ``nodes``: the tie-break between nodes at
+    one position (two roads crossing at different levels share a vertex in N1000)."""
+    m = graph.matrix.tocsr()
+    src = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+    speed = np.hypot(*(graph.node_xy[m.indices] - graph.node_xy[src]).T) / np.maximum(m.data, 1e-12)
+    best = np.zeros(m.shape[0])
+    np.maximum.at(best, src, speed)
+    return best[nodes]
+
+
 def snap(graph: RoadGraph, xy) -> Snap:
-    """Snap points (``(n, 2)`` EPSG:25833 or a point GeoSeries) to their nearest network node."""
+    """Snap points (``(n, 2)`` EPSG:25833 or a point GeoSeries) to their nearest network node.
+
+    Where several nodes share the nearest position (within :data:`COINCIDENT_M`: a crossing at two
+    levels), the node on the fastest road is taken, so the choice never depends on node numbering.
+    """
     xy = _as_xy(xy)
     spec = graph.spec
     nodes = np.flatnonzero(graph.snappable) if graph.snappable is not None else np.arange(graph.n_nodes)
-    tree = getattr(graph, "_snap_tree", None)
-    if tree is None:
-        tree = cKDTree(graph.node_xy[nodes])
-        graph._snap_tree = tree  # cached on the instance
-    dist, i = tree.query(xy)
+    cached = getattr(graph, "_snap_tree", None)
+    if cached is None:
+        cached = (cKDTree(graph.node_xy[nodes]), _fastest_edge_speed(graph, nodes))
+        graph._snap_tree = cached  # cached on the instance
+    tree, speed = cached
+    k = min(3, len(nodes))
+    dist, idx = tree.query(xy, k=k)
+    dist, idx = dist.reshape(len(xy), k), idx.reshape(len(xy), k)
+    tied = dist <= dist[:, :1] + COINCIDENT_M
+    rank = np.where(tied, speed[np.minimum(idx, len(nodes) - 1)], -np.inf)
+    pick = np.argmax(rank, axis=1)  # first on equal speed: the nearest
+    rows = np.arange(len(xy))
+    dist, i = dist[rows, pick], idx[rows, pick]
     access = dist * spec.access_detour / 1000.0 / spec.access_speed_kmh * 60.0
     return Snap(nodes[i], access, dist, dist > spec.snap_threshold_m)
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from siting.errors import DataError
@@ -28,9 +29,13 @@ def test_bundled_table_is_valid_and_sourced():
     t = read_ferry_table(DATA_DIR / "roads" / "ferries.csv")
     assert len(t) >= 30 and t["route_id"].is_unique
     assert t["source"].str.startswith("http").all()
-    # every row carries a crossing time or a frequency (otherwise it would add nothing)
-    has = ~(t["crossing_minutes"].isna() & t["headway_minutes"].isna() & t["departures_per_day"].isna())
-    assert has.all()
+    # most rows carry a crossing time or a frequency; a row without numbers still identifies one crossing
+    # over several links (one wait, flat speed) and says in its sourced note why no number is given
+    assert t["crossing_minutes"].notna().sum() >= 60
+    assert (t["headway_minutes"].notna() | t["departures_per_day"].notna()).sum() >= 40
+    src = pd.concat([pd.read_csv(f, dtype=str, keep_default_na=False) for f in sorted((REPO / "scripts" / "sources").glob("ferry_routes_*.csv"))])
+    bare = src[(src.crossing_minutes == "") & (src.headway_minutes == "") & (src.departures_per_day == "")]
+    assert (bare.note.str.len() > 20).all(), bare.route_id.tolist()
     mf = t.set_index("route_id").loc["mannheller-fodnes"]
     assert (mf.crossing_minutes, mf.headway_minutes) == (15, 20)
 

@@ -133,3 +133,19 @@ def test_n1000_national_graph(n1000_roads, tmp_path, monkeypatch):
     far = tt.snap(off, [svolvaer]).far[0]
     # without ferries, Lofoten's roads fall out of the connected network: Svolvær is flagged far off it
     assert far or t_off.nnz == 0 or t_off.toarray()[0, 0] > on
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2, 3, 4, 5), (5, 4, 3, 2, 1, 0), (3, 0, 5, 1, 4, 2)])
+def test_snap_at_a_two_level_crossing_takes_the_faster_road_whatever_the_numbering(order):
+    """Synthetic: a motorway (1 km/min) and a local road (0.5 km/min) cross at one position without
+    a junction; a point there snaps to the motorway node however the nodes are numbered."""
+    xy = np.array([[-1000.0, 0], [0, 0], [1000, 0], [0, -1000], [0, 0], [0, 1000]])  # nodes 1 and 4 coincide
+    u, v, w = np.array([0, 1, 3, 4]), np.array([1, 2, 4, 5]), np.array([1.0, 1.0, 2.0, 2.0])
+    perm = np.asarray(order)  # new index of old node k is perm[k]
+    new_xy = np.empty_like(xy)
+    new_xy[perm] = xy
+    m = edges_to_matrix(6, np.r_[perm[u], perm[v]], np.r_[perm[v], perm[u]], np.r_[w, w])
+    g = RoadGraph(node_xy=new_xy, matrix=m, source="synthetic crossing", snappable=np.ones(6, bool), spec=NetworkSpec())
+    s = tt.snap(g, np.array([[0.0, 0.0], [0.0, 3.0]]))
+    assert s.node[0] == perm[1]
+    assert s.node[1] == perm[1]  # 3 m off the crossing: both nodes equally near, still the motorway

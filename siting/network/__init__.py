@@ -48,7 +48,8 @@ def national_roads_path() -> Path | None:
 #: Bump when a graph builder changes what it builds (graphs cached by an older builder are then rebuilt).
 #: 2: OSM ferries kept as ferry edges through simplification (issue 15 A1).
 #: 3: Kartverket ferry links by route from the sourced ferry table (issue 25 §1).
-BUILD_VERSION = 3
+#: 4: Kartverket ferry landings off the road joined to the nearest road vertex within the junction tolerance.
+BUILD_VERSION = 4
 
 
 def _cache_path(path: Path, spec: NetworkSpec, ferry_table: Path | None = None) -> Path:

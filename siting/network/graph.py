@@ -82,7 +82,7 @@ class NetworkSpec(BaseModel):
         """Settings that change the built graph (for the cache key)."""
         return self.model_dump(
             include={"ferries", "ferry_wait", "ferry_table", "ferry_wait_minutes", "ferry_speed_kmh", "speed_factor",
-                     "junction_tolerance_m"}
+                     "junction_tolerance_m", "access_speed_kmh", "access_detour"}
         )
 
 

@@ -168,10 +168,24 @@ def build_kartverket_graph(path: Path, spec: NetworkSpec, progress=None, ferry_t
     table = read_ferry_table(ferry_table) if ferry_table is not None and spec.ferry_table else None
     on_road = np.zeros(n_nodes, bool)
     on_road[node_of[a]] = on_road[node_of[b]] = True
+    # A landing no road end reaches within the junction tolerance joins the nearest road vertex within
+    # it (N1000 generalisation leaves gaps, e.g. the E39 at Kanestraum: 435 m), at the access speed.
+    landing = np.unique(f_node)
+    off = landing[~on_road[landing]]
+    road_nodes = np.flatnonzero(on_road)
+    j_u = j_v = np.zeros(0, np.int64)
+    j_w = np.zeros(0)
+    if len(off) and len(road_nodes):
+        d, j = cKDTree(node_xy[road_nodes]).query(node_xy[off], distance_upper_bound=max(spec.junction_tolerance_m, 0.5))
+        ok = np.isfinite(d)
+        j_u, j_v = off[ok], road_nodes[j[ok]]
+        j_w = d[ok] * spec.access_detour / 1000.0 / spec.access_speed_kmh * 60.0
+    boardable = on_road.copy()
+    boardable[j_u] = True
     fe = ferry_edges(spec, np.stack([coords[starts[f_lines]], coords[ends[f_lines]]], axis=1),
                      shapely.length(links.geometry.values[f_lines]), f_node, node_xy, table,
-                     str(ferry_table) if table is not None else None, road_node=on_road)  # fmt: skip
-    u, v, w = np.r_[node_of[a], fe.sail_u], np.r_[node_of[b], fe.sail_v], np.r_[seg_min, fe.sail_w]
+                     str(ferry_table) if table is not None else None, road_node=boardable)  # fmt: skip
+    u, v, w = np.r_[node_of[a], j_u, fe.sail_u], np.r_[node_of[b], j_v, fe.sail_v], np.r_[seg_min, j_w, fe.sail_w]
     n_all = n_nodes + len(fe.route_xy)
     matrix = edges_to_matrix(n_all, np.r_[u, v, fe.dir_u], np.r_[v, u, fe.dir_v], np.r_[w, w, fe.dir_w])
     node_xy = np.r_[node_xy, fe.route_xy]
@@ -190,6 +204,7 @@ def build_kartverket_graph(path: Path, spec: NetworkSpec, progress=None, ferry_t
         "road_links": int((~is_ferry).sum()),
         "ferry_links": int(is_ferry.sum()),
         "ferry_landings": int(len(ferry_nodes)),
+        "landings_joined_to_road": int(len(j_u)),
         "nodes": int(node_xy.shape[0]),
         "edges": int(matrix.nnz),
         **comp,

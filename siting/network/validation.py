@@ -75,19 +75,8 @@ def load_drive_times(path: str | Path | None = None) -> pd.DataFrame:
     return df
 
 
-def drive_time_ratios(graph, table: pd.DataFrame) -> pd.DataFrame:
-    """The tool's drive time for every pair of ``table`` and its ratio to the reference.
-
-    Times run on ``graph`` from ``from`` to ``to`` with :func:`siting.traveltime.travel_time_matrix`
-    (one search per distinct origin; off-network access at both ends included).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``table``'s rows with ``tool_minutes`` (NaN if unreachable within four times the reference
-        plus two hours), ``ratio`` (tool / reference) and ``group`` (``road <45``, ``road ≥45``,
-        ``ferry``; road rows by their reference time).
-    """
+def _pair_times(graph, table: pd.DataFrame) -> np.ndarray:
+    """Minutes on ``graph`` from every row's ``from`` to its ``to`` (NaN beyond four times the reference + 2 h)."""
     from siting.traveltime import travel_time_matrix
 
     to_xy = Transformer.from_crs(4326, 25833, always_xy=True)
@@ -98,11 +87,35 @@ def drive_time_ratios(graph, table: pd.DataFrame) -> pd.DataFrame:
     diag = m.row == m.col
     tool = np.full(len(table), np.nan)
     tool[m.row[diag]] = m.data[diag]  # a stored 0.0 is a valid time
+    return tool
+
+
+def drive_time_ratios(graph, table: pd.DataFrame, sailing_graph=None) -> pd.DataFrame:
+    """The tool's drive time for every pair of ``table`` and its ratio to the reference.
+
+    Times run on ``graph`` from ``from`` to ``to`` with :func:`siting.traveltime.travel_time_matrix`
+    (one search per distinct origin; off-network access at both ends included). A published
+    crossing or drive time across a ferry leaves out the wait at the quay; with ``sailing_graph``
+    (the same network with every ferry wait 0) ferry rows are compared on that like quantity, and
+    their time with the expected waits is kept in ``tool_minutes_with_wait``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``table``'s rows with ``tool_minutes`` (NaN if unreachable within four times the reference
+        plus two hours), ``ratio`` (tool / reference) and ``group`` (``road <45``, ``road ≥45``,
+        ``ferry``; road rows by their reference time).
+    """
+    ref = table["reference_minutes"].to_numpy(float)
+    tool = _pair_times(graph, table)
     out = table.copy()
+    ferry = out["ferry"].eq("yes").to_numpy()
+    if sailing_graph is not None and ferry.any():
+        out["tool_minutes_with_wait"] = np.where(ferry, tool, np.nan)
+        tool = np.where(ferry, _pair_times(sailing_graph, table), tool)
     out["tool_minutes"] = tool
     out["ratio"] = tool / ref
-    road = out["ferry"].eq("no")
-    out["group"] = np.where(~road, "ferry", np.where(ref < SHORT_MINUTES, "road <45", "road ≥45"))
+    out["group"] = np.where(ferry, "ferry", np.where(ref < SHORT_MINUTES, "road <45", "road ≥45"))
     return out
 
 
