@@ -114,6 +114,16 @@ def test_a_flat_link_at_a_junction_of_the_route_is_a_change_of_ferry(tmp_path):
     assert _minutes(g, P, Q) == approx(35)  # the route itself still waits once
 
 
+
+def test_another_routes_terminal_in_the_fjord_is_a_change_of_ferry(tmp_path):
+    # route p-q passes the junction J; route j-k starts at J (N1000 puts its quay on p-q's line) and
+    # sails to the island K: K stays in the network, by p-q to J (alighting there) and j-k on to K
+    k_route = _row("j-k", crossing="12", headway="20", a=J, b=(15_000, 5_000))
+    g = _build(tmp_path, _table(tmp_path, _row(), k_route), branch_at_j=True)
+    k = (15_000, 12_000)
+    assert _minutes(g, P, k) == approx(15 + 10 + 10 + 12 + 7 / 68 * 60)  # two routes, one wait each
+    assert g.info["ferry_table"]["links_fallback"] == 1  # only Q-R keeps the flat rule
+
 def test_the_table_never_drops_a_road_node():
     roads = DATA_DIR / "roads" / "n1000_veglenke.npz"
     on, off = build_network(roads, NetworkSpec()), build_network(roads, NetworkSpec(ferry_table=False))

@@ -284,9 +284,9 @@ def ferry_edges(spec, ends_xy: np.ndarray, lengths_m: np.ndarray, end_node: np.n
         Validated ferry table (:func:`read_ferry_table`); None: the flat rule for every link.
     road_node : ndarray, optional
         ``(n,)`` bool, nodes on a road. Besides its terminals and stops, a route can be boarded at
-        every landing on its path that touches a road (a call the table does not name) or a ferry
-        link on the flat rule (a change of ferry); other landings in the fjord (junctions of N1000
-        ferry lines) only pass the route on.
+        every landing on its path that touches a road (a call the table does not name), a ferry
+        link on the flat rule or another route's terminal or stop (a change of ferry); other landings
+        in the fjord (junctions of N1000 ferry lines) only pass the route on.
     """
     m, n_nodes = len(lengths_m), len(node_xy)
     flat = lengths_m / 1000.0 / spec.ferry_speed_kmh * 60.0
@@ -296,9 +296,12 @@ def ferry_edges(spec, ends_xy: np.ndarray, lengths_m: np.ndarray, end_node: np.n
     covered = {i for rm in operating for i in rm.links}
     closed = {i for rm in matching.routes for i in rm.links} - covered
     generic = np.array([i for i in range(m) if i not in covered and i not in closed], dtype=np.int64)
-    # a route can be boarded where its path touches a road or a link on the flat rule
+    # a route can be boarded where its path touches a road, a link on the flat rule or a terminal or stop
+    # of any route (a change of ferry: N1000 may place one route's quay on another route's line)
     touch = np.zeros(n_nodes, bool) if road_node is None else road_node.copy()
     touch[end_node[generic].ravel()] = True
+    for rm in operating:
+        touch[np.asarray(rm.nodes)[rm.boarding]] = True
     su, sv, sw, du, dv, dw, xy, used = [], [], [], [], [], [], [], []
     nxt = n_nodes
     for rm in operating:
