@@ -9,13 +9,16 @@ from .base import SiteConstraints, SitingModel, Solution, assign_nearest
 from .capacitated import CapacitatedMCLP, CapacitatedPMedian
 from .coverage import LSCP, MCLP, BackupCoverage
 from .greedy import greedy_mclp
+from .load import LoadRelief, WeightedCriteria
 from .median import Hybrid, PCenter, PMedian
 
-MODELS = {"mclp": MCLP, "pmedian": PMedian, "pcenter": PCenter, "lscp": LSCP, "backup": BackupCoverage, "hybrid": Hybrid}
+MODELS = {"mclp": MCLP, "pmedian": PMedian, "pcenter": PCenter, "lscp": LSCP, "backup": BackupCoverage, "hybrid": Hybrid,
+          "load": LoadRelief}
 #: Variants with a workload limit per new office (``model.capacity`` in a scenario).
 CAPACITATED = {"mclp": CapacitatedMCLP, "pmedian": CapacitatedPMedian}
 
 __all__ = [
     "CAPACITATED", "LSCP", "MCLP", "MODELS", "BackupCoverage", "CapacitatedMCLP", "CapacitatedPMedian", "Hybrid",
-    "PCenter", "PMedian", "SiteConstraints", "SitingModel", "Solution", "assign_nearest", "greedy_mclp",
+    "LoadRelief", "PCenter", "PMedian", "SiteConstraints", "SitingModel", "Solution", "WeightedCriteria", "assign_nearest",
+    "greedy_mclp",
 ]  # fmt: skip

@@ -96,3 +96,34 @@ def solve_highs(cost, lower, upper, integer, A: sp.csr_array, row_lower, row_upp
     if status == "optimal" and not math.isfinite(bound):
         bound = obj
     return (np.asarray(sol.col_value, float) if has else None), status, obj, bound
+
+
+def solve_arrays(solver: str, cost, lower, upper, integer, A: sp.csr_array, row_lower, row_upper, offset: float, time_limit,
+                 gap: float, log_path: str, sense: str = "min"):  # fmt: skip
+    """:func:`solve_highs` for ``solver="highs"``; for ``"cbc"`` the same MIP through PuLP (slower to
+    build, for checks and machines without HiGHS). Same return values."""
+    if solver == "highs":
+        return solve_highs(cost, lower, upper, integer, A, row_lower, row_upper, offset, time_limit, gap, log_path, sense)
+    from .base import _run
+
+    prob = pulp.LpProblem("arrays", pulp.LpMaximize if sense == "max" else pulp.LpMinimize)
+    x = [pulp.LpVariable(f"x{k}", None if not np.isfinite(lo) else float(lo), None if not np.isfinite(hi) else float(hi),
+                         cat="Integer" if b else "Continuous")
+         for k, (lo, hi, b) in enumerate(zip(lower, upper, integer, strict=True))]  # fmt: skip
+    prob += pulp.lpSum(float(c) * v for c, v in zip(cost, x, strict=True) if c) + float(offset)
+    A = sp.csr_array(A)
+    for r in range(A.shape[0]):
+        expr = pulp.lpSum(float(v) * x[int(c)] for c, v in zip(A.indices[A.indptr[r] : A.indptr[r + 1]], A.data[A.indptr[r] : A.indptr[r + 1]], strict=True))
+        lo, hi = float(row_lower[r]), float(row_upper[r])
+        if lo == hi:
+            prob += expr == lo, f"r{r}"
+            continue
+        if np.isfinite(lo):
+            prob += expr >= lo, f"r{r}_lo"
+        if np.isfinite(hi):
+            prob += expr <= hi, f"r{r}_hi"
+    status, bound = _run(prob, solver, time_limit, gap, log_path)
+    if status == "infeasible":
+        return None, status, math.nan, math.nan
+    values = np.array([np.nan if v.value() is None else v.value() for v in x], float)
+    return values, status, float(pulp.value(prob.objective) or 0.0), bound
