@@ -11,9 +11,11 @@ Assumptions (recorded in the run manifest under ``demand_weight``):
 * **No data** (Utsira 1151): the municipality gets the national rate per inhabitant (offences
   placed in a municipality ÷ population of the municipalities with data) in weights and metrics;
   it is listed in the manifest. Zero would claim that no offence happened there.
-* **Blends** ``{population: a, offences: b}``: each term is first scaled to the national
-  population, ``w_i = a × pop_i + b × off_i × (Σ pop / Σ off)``, so equal ``a`` and ``b`` give both
-  criteria the same total weight and the objective stays in population-equivalents.
+* **Blends** ``{population: a, offences: b, centrality: c}``: each term is first scaled to the
+  national population, ``w_i = a × pop_i + b × off_i × (Σ pop / Σ off) + c × small_i × (Σ pop /
+  Σ small)`` (``small_i``: the population of point ``i`` if its municipality is in the chosen
+  centrality classes, else 0; :mod:`siting.periphery`), so equal shares give the criteria the same
+  total weight and the objective stays in population-equivalents.
 """
 
 from __future__ import annotations
@@ -62,28 +64,49 @@ def spread_offences(demand: pd.DataFrame, offences: pd.DataFrame) -> tuple[pd.Da
     return out, info
 
 
-def demand_weights(demand: pd.DataFrame, spec) -> tuple[np.ndarray, str]:
+def demand_weights(demand: pd.DataFrame, spec, small=(5, 6)) -> tuple[np.ndarray, str]:
     """Model weights per demand point from a ``demand.weight`` spec.
 
-    ``spec`` is ``"population"``, ``"offences"`` or a mapping ``{population: a, offences: b}``
-    (see the module docstring for the scaling). Needs an ``offences`` column unless the spec is
-    population only. Returns (weights, a description for the manifest).
+    ``spec`` is ``"population"``, ``"offences"``, ``"centrality"`` or a mapping ``{population: a,
+    offences: b, centrality: c}`` (see the module docstring for the scaling). ``centrality`` counts
+    the population of the demand points whose municipality is in the SSB centrality classes
+    ``small`` (column ``centrality_class``), scaled to the national population like offences.
+    Returns (weights, a description for the manifest).
     """
     pop = demand["population"].to_numpy(float)
     if spec in (None, "population"):
         return pop, "population"
-    if "offences" not in demand:
-        raise SitingError("demand.weight uses offences but no crime data was loaded")
-    off = demand["offences"].to_numpy(float)
-    if spec == "offences":
-        return off, "offences (reported per year, two-year average)"
-    a, b = float(spec.get("population", 0.0)), float(spec.get("offences", 0.0))
-    if a < 0 or b < 0 or a + b <= 0:
-        raise SitingError("demand.weight: population and offences shares must be >= 0 and not both 0", field="demand.weight")
-    scale = pop.sum() / off.sum() if off.sum() else 0.0
-    return a * pop + b * off * scale, (
-        f"{a:g} × population + {b:g} × offences × {scale:.2f} (offences scaled to the national population)"
-    )
+    if isinstance(spec, str):
+        spec = {spec: 1.0}
+    terms = {"population": (pop, "population")}
+    if spec.get("offences"):
+        if "offences" not in demand:
+            raise SitingError("demand.weight uses offences but no crime data was loaded")
+        terms["offences"] = (demand["offences"].to_numpy(float), "offences")
+    if spec.get("centrality"):
+        if "centrality_class" not in demand:
+            raise SitingError("demand.weight uses centrality but no centrality classes were loaded")
+        from siting.periphery import small_population
+
+        terms["centrality"] = (small_population(pop, demand["centrality_class"].to_numpy(), small),
+                               f"population in centrality classes {', '.join(map(str, small))}")  # fmt: skip
+    shares = {k: float(spec.get(k, 0.0)) for k in ("population", "offences", "centrality")}
+    if any(v < 0 for v in shares.values()) or sum(shares.values()) <= 0:
+        raise SitingError("demand.weight: shares must be >= 0 and not all 0", field="demand.weight")
+    if set(k for k, v in shares.items() if v) == {"offences"}:
+        return terms["offences"][0], "offences (reported per year, two-year average)"
+    w = np.zeros(len(pop))
+    parts = []
+    for k, a in shares.items():
+        if not a:
+            continue
+        v, label = terms[k]
+        scale = 1.0 if k == "population" else (pop.sum() / v.sum() if v.sum() else 0.0)
+        w += a * v * scale
+        parts.append(f"{a:g} × {label}" + (f" × {scale:.2f}" if k != "population" else ""))
+    scaled = [k for k, a in shares.items() if a and k != "population"]
+    note = f" ({' and '.join(scaled)} scaled to the national population)" if scaled else ""
+    return w, " + ".join(parts) + note
 
 
 def _block(off: np.ndarray, low: np.ndarray, high: np.ndarray, pop: np.ndarray, before, after, T: float) -> dict:

@@ -39,8 +39,13 @@ class CapacitySettings(_Strict):
     split_demand: bool = Field(True, description="a demand cell may be served by two offices (false: whole)")
 
 
+class LoadSettings(_Strict):
+    measure: Literal["population", "offences", "weight"] = Field("offences", description="what an office's catchment load counts")
+    norm: float | None = Field(None, ge=0, le=1e12, description="load per office counted as normal (default: national mean per office after the plan)")
+
+
 class ModelSettings(_Strict):
-    type: Literal["mclp", "pmedian", "pcenter", "lscp", "backup", "hybrid", "evaluate", "none"] = "mclp"
+    type: Literal["mclp", "pmedian", "pcenter", "lscp", "backup", "hybrid", "load", "evaluate", "none"] = "mclp"
     threshold_minutes: float = Field(30.0, ge=1, le=600, description="service radius T")
     target_share: float = Field(0.9, gt=0, le=1, description="LSCP target share of population within T")
     target_scope: Literal["national", "district"] = "national"
@@ -49,6 +54,7 @@ class ModelSettings(_Strict):
     lexicographic: bool = False
     backup_weight: float = Field(1.0, ge=0, le=1000)
     capacity: CapacitySettings | None = Field(None, description="workload limit per new office (mclp, pmedian)")
+    load: LoadSettings = Field(default_factory=LoadSettings, description="catchment load: metrics, and model.type load (relief of overloaded offices)")
 
     @field_validator("objective_weights")
     @classmethod
@@ -70,12 +76,30 @@ class OffenceSettings(_Strict):
     file: UserPath | None = Field(None, description="a crime table in the bundle's format (default: bundled SSB 08487)")
 
 
+def _centrality_classes(v: list[int]) -> list[int]:
+    if not v or len(set(v)) != len(v) or any(c not in range(1, 7) for c in v):
+        raise ValueError("list SSB centrality classes 1-6 (1 most central, 6 least), each once, e.g. [5, 6]")
+    return sorted(v)
+
+
+class CentralityBound(_Strict):
+    classes: list[int] = Field(default_factory=lambda: [5, 6], description="SSB centrality classes (1 most central … 6 least)")
+    count: int = Field(ge=0, le=10_000, description="at least this many new offices in municipalities of these classes")
+
+    @field_validator("classes")
+    @classmethod
+    def _classes(cls, v: list[int]) -> list[int]:
+        return _centrality_classes(v)
+
+
 class DemandSettings(_Strict):
     source: Literal["auto", "grid", "places"] = "auto"
     grid_file: UserPath | None = None
     cell_size_m: float = Field(2000.0, ge=250, le=100_000, description="demand resolution: aggregate the 250 m grid to cells of this size")
-    weight: Literal["population", "offences"] | dict[Literal["population", "offences"], float] = Field(
-        "population", description="model weight per demand point: population, offences or {population: a, offences: b}")
+    weight: Literal["population", "offences", "centrality"] | dict[Literal["population", "offences", "centrality"], float] = Field(
+        "population", description="model weight per demand point: population, offences, centrality or {population: a, offences: b, centrality: c}")
+    centrality_classes: list[int] = Field(default_factory=lambda: [5, 6],
+                                          description="SSB centrality classes the 'centrality' weight counts (5-6: least central)")
     offences: OffenceSettings = Field(default_factory=OffenceSettings)
 
     @field_validator("cell_size_m")
@@ -84,6 +108,11 @@ class DemandSettings(_Strict):
         if v % 250:
             raise ValueError("must be a multiple of the SSB grid's 250 m cells, e.g. 250, 1000 or 2000")
         return v
+
+    @field_validator("centrality_classes")
+    @classmethod
+    def _classes(cls, v: list[int]) -> list[int]:
+        return _centrality_classes(v)
 
     @model_validator(mode="after")
     def _weight(self):
@@ -134,6 +163,7 @@ class ConstraintSettings(_Strict):
     min_per_district: int | None = Field(None, ge=0)
     required_sites: list[str] = Field(default_factory=list)
     forbidden_sites: list[str] = Field(default_factory=list)
+    min_in_centrality_classes: CentralityBound | None = Field(None, description="at least count new offices in these centrality classes")
 
 
 class SolverSettings(_Strict):

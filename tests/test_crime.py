@@ -98,7 +98,7 @@ def test_weight_blends():
     assert "scaled" in desc
     from siting.errors import SitingError
 
-    with pytest.raises(SitingError, match="not both 0"):
+    with pytest.raises(SitingError, match="not all 0"):
         demand_weights(d, {"population": 0, "offences": 0})
 
 

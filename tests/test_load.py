@@ -62,7 +62,7 @@ def test_weighted_criteria_equals_brute_force(seed):
     labels = np.array([f"site {j}" for j in range(m)], object)
     if seed % 2:
         labels[fixed] = "one office"  # two locations of one office: their loads add up
-    values = {"g1": float(rng.integers(0, 20)), "g2": float(rng.integers(0, 20))}
+    values = {"g1": float(rng.integers(0, 20)), "g2": float(rng.integers(0, 20)), "g3": -float(rng.integers(0, 20))}
     bonus = np.where(rng.random(m) < 0.3, rng.integers(0, 10, size=m), 0).astype(float)
     bonus[fixed] = 0
     forbidden = np.zeros(m, bool)

@@ -18,6 +18,12 @@ def register(sub) -> None:
     p.add_argument("--within", type=float, default=None, metavar="PCT",
                    help="with --alternatives: only plans within PCT %% of the optimum (K is then an upper limit)")  # fmt: skip
     p.add_argument("--efficiency", action="store_true", help="also for optimising models (always on for model.type evaluate)")
+    p.add_argument("--criteria", action="store_true",
+                   help="solve each criterion alone (population, offences, load, centrality, wishes) and the scenario: criteria.csv")
+    p.add_argument("--revealed", action="store_true",
+                   help="model.type evaluate: the criterion weights under which the plan is closest to optimal: revealed.json")
+    p.add_argument("--include-inferred", action="store_true",
+                   help="with --criteria/--revealed: also count wishes inferred after the decision (default: only those stated before)")
     p.add_argument("--out", type=Path, required=True, help="folder to write")
     p.add_argument("--force", action="store_true", help="replace an earlier explain folder (one holding explain.csv)")
     p.set_defaults(func=handle)
@@ -36,6 +42,8 @@ def handle(args) -> int:
     if args.alternatives < 0 or (args.within is not None and not 0 <= args.within < 100):
         raise SitingError("--alternatives must be >= 0 and --within a percentage in [0, 100)")
     sc = load_scenario(args.scenario)
+    if args.revealed and sc.model.type != "evaluate":
+        raise SitingError(f"--revealed needs a given plan: model.type evaluate with sites (the scenario has {sc.model.type})")
     if args.alternatives and sc.model.type not in ("mclp", "pmedian", "backup", "hybrid"):
         raise SitingError(f"--alternatives needs model.type mclp, pmedian, backup or hybrid (the scenario has {sc.model.type})")
     inputs = pipeline.load_inputs(sc)
@@ -52,6 +60,13 @@ def handle(args) -> int:
             (tmp / "efficiency.json").write_text(json.dumps(res.efficiency, indent=2, ensure_ascii=False, default=float), encoding="utf-8")
         if res.alternatives is not None:
             res.alternatives.to_csv(tmp / "alternatives.csv", index=False)
+        if args.criteria or args.revealed:
+            crit = criteria_outputs(args, sc, inputs, tm, problem, sol)
+            if crit.get("ledger") is not None:
+                crit["ledger"].to_csv(tmp / "criteria.csv", index=False)
+            if crit.get("revealed") is not None:
+                (tmp / "revealed.json").write_text(json.dumps(crit["revealed"], indent=2, ensure_ascii=False, default=float),
+                                                   encoding="utf-8")  # fmt: skip
     T = sc.model.threshold_minutes
     print(f"{sc.name}: {len(sol.selected)} new sites ({sol.model}, {sol.status})")
     for r in res.sites.itertuples(index=False):
@@ -62,6 +77,8 @@ def handle(args) -> int:
         print(summary_lines(res.efficiency))
     if res.alternatives is not None:
         print(f"{len(res.alternatives)} alternative plan(s); see alternatives.csv")
+    if args.criteria or args.revealed:
+        print(criteria_lines(crit, T))
     print(f"wrote {args.out}/")
     return 0
 
@@ -72,4 +89,35 @@ def summary_lines(e: dict) -> str:
              f"{e['threshold_minutes']:g} min, {100 * e['mean_time_efficiency']:.0f} % of the attainable cut in mean drive time"]  # fmt: skip
     for s in e["top_swaps_coverage"]:
         lines.append(f"  swap {s['remove_name']} → {s['add_name']}: +{s['coverage_change']:,.0f} people within T")
+    return "\n".join(lines)
+
+
+def criteria_outputs(args, sc, inputs, tm, problem, sol) -> dict:
+    """The ledger (``--criteria``) and the revealed weights (``--revealed``) of a scenario."""
+    from siting import criteria
+
+    d = criteria.criteria_data(sc, inputs, tm, problem, include_inferred=args.include_inferred)
+    best = criteria.alone(d, sc.solver.name, sc.solver.time_limit)
+    out = {"ledger": criteria.ledger(d, sol.selected, sol.status, best) if args.criteria else None}
+    if args.revealed:
+        r = criteria.revealed(d, problem.plan, best, sc.solver.name, sc.solver.time_limit)
+        out["revealed"] = criteria.revealed_dict(r, d, problem.plan, best)
+    return out
+
+
+def criteria_lines(crit: dict, T: float) -> str:
+    """The ledger and the revealed weights in plain words."""
+    lines = []
+    if crit.get("ledger") is not None:
+        lines.append(f"criteria (people and offences within {T:g} min, load relieved, small municipalities within {T:g} min, wishes):")
+        for r in crit["ledger"].itertuples(index=False):
+            lines.append(f"  {r.row:<24} {r.people_within_T:>11,.0f} people  {r.offences_within_T:>9,.0f} offences  "
+                         f"{r.load_relieved:>8,.0f} relieved  {r.small_people_within_T:>9,.0f} small  "
+                         f"{r.wishes_granted}/{r.wishes_asked} wishes, {r.declined_overridden} no overridden")  # fmt: skip
+    rv = crit.get("revealed")
+    if rv is not None:
+        w = ", ".join(f"{k} {v:.2f}" for k, v in rv["weights"].items())
+        lines.append(f"revealed weights: {w}; efficiency {100 * rv['efficiency']:.0f} % "
+                     f"(population only {100 * rv['efficiency_population_only']:.0f} %)")  # fmt: skip
+        lines.append("  " + rv["note"])
     return "\n".join(lines)

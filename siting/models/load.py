@@ -45,7 +45,7 @@ import scipy.sparse as sp
 from siting.errors import InfeasibleError, SitingError
 
 from .arrays import site_block, solve_arrays
-from .base import SitingModel, Solution, assign_nearest, relative_gap
+from .base import SitingModel, Solution, as_csr, assign_nearest, relative_gap
 from .cover import coverage_matrix, fixed_cover_count
 from .coverage import aggregate_rows
 
@@ -55,7 +55,7 @@ def nearest_open(cost, fixed: np.ndarray, chosen) -> np.ndarray:
     """Per demand point, the nearest open site (existing offices plus ``chosen``; ``-1`` if none):
     ties to an existing office, then to the lower site index."""
     open_sites = np.r_[np.flatnonzero(fixed), np.sort(np.asarray(chosen, int))].astype(int)
-    site, _ = assign_nearest(sp.csr_array(cost), open_sites)
+    site, _ = assign_nearest(cost if sp.issparse(cost) and cost.format == "csr" else as_csr(cost), open_sites)
     return site
 
 
@@ -109,7 +109,10 @@ class WeightedCriteria(SitingModel):
     (``**params``): ``service_radius`` (T, minutes), ``load_weights`` (load per demand point; none:
     no relief term), ``load_penalty`` (``λ``, objective units per unit of relief, default 1),
     ``norm`` (default :func:`default_norm`), ``office_labels`` (one per site), ``wish_groups``
-    (a label per site, ``""`` for none) with ``wish_values`` (label → ``b_m``).
+    (a label per site, ``""`` for none) with ``wish_values`` (label → ``b_m``; a negative value is a
+    penalty, e.g. for a municipality that declined an office), ``tie_weights`` (per demand point:
+    among the optimal plans, a second solve takes the one with the most of this weight within T
+    while keeping the optimum — lexicographic ties, exact).
     """
 
     name = "criteria"
@@ -133,6 +136,10 @@ class WeightedCriteria(SitingModel):
         if self.wish_groups is not None and self.wish_groups.shape != (self.n_sites,):
             raise SitingError(f"wish_groups: expected {self.n_sites} labels (one per site)")
         self.wish_values = {str(k): float(v) for k, v in (self.params.get("wish_values") or {}).items()}
+        tie = self.params.get("tie_weights")
+        self.tie = None if tie is None else np.asarray(tie, float)
+        if self.tie is not None and (self.tie.shape != (n,) or not np.all(np.isfinite(self.tie)) or (self.tie < 0).any()):
+            raise SitingError(f"tie_weights: expected {n} finite numbers >= 0 (one per demand point)")
 
     # ------------------------------------------------------------------ parts of the objective
     def coverage(self, chosen) -> float:
@@ -163,9 +170,10 @@ class WeightedCriteria(SitingModel):
         done = fixed_cover_count(cov, self.fixed) > 0
         cand = np.flatnonzero(allowed)
         sub = cov[:, cand]
-        rows = np.flatnonzero(~done & (self.weights > 0) & (np.asarray(sub.sum(axis=1)).ravel() > 0))
-        u, w, _, _ = aggregate_rows(sub[rows], self.weights[rows])
-        return sp.csr_array(u), w, cand, float(self.weights[done].sum())
+        tie = self.tie if self.tie is not None else np.zeros(len(self.weights))
+        rows = np.flatnonzero(~done & ((self.weights > 0) | (tie > 0)) & (np.asarray(sub.sum(axis=1)).ravel() > 0))
+        u, w, _, inv = aggregate_rows(sub[rows], self.weights[rows])
+        return sp.csr_array(u), w, np.bincount(inv, weights=tie[rows], minlength=len(w)), cand, float(self.weights[done].sum())
 
     def _relief_block(self, allowed):
         """Rows of demand in the catchments of today's overloaded offices that a candidate strictly
@@ -208,10 +216,12 @@ class WeightedCriteria(SitingModel):
             n_rows += u.shape[0]
 
         stats = {"candidate_sites": ny}
-        if np.any(self.weights > 0):
-            u, w, cand, base = self._cover_block(allowed)
+        tie_cost = []
+        if np.any(self.weights > 0) or self.tie is not None:
+            u, w, tw, cand, base = self._cover_block(allowed)
             link(u, cand, n)
             costs.append(w), lowers.append(np.zeros(len(w))), uppers.append(np.ones(len(w)))
+            tie_cost.append((n, tw))
             n += len(w)
             offset += base
             stats["coverage_rows"] = len(w)
@@ -231,15 +241,17 @@ class WeightedCriteria(SitingModel):
             stats.update(norm=self.norm, relief_rows=len(w), overloaded_offices=len(cap))
         if self.wish_groups is not None and self.wish_values:
             labels = [k for k, v in self.wish_values.items() if v]
-            rows_, cols_ = [], []
             for q, lab in enumerate(labels):
-                js = np.flatnonzero((self.wish_groups == lab) & allowed)
-                rows_.append(np.full(len(js), q)), cols_.append(js)
-            r_ = np.concatenate(rows_) if rows_ else np.zeros(0, int)
-            c_ = np.concatenate(cols_) if cols_ else np.zeros(0, int)
-            u = sp.csr_array((np.ones(len(r_)), (r_, np.searchsorted(np.flatnonzero(allowed), c_))),
-                             shape=(len(labels), int(allowed.sum())))  # fmt: skip
-            link(u, np.flatnonzero(allowed), n)
+                js = y_col[np.flatnonzero((self.wish_groups == lab) & allowed)]
+                if self.wish_values[lab] > 0:  # h ≤ Σ y: earned once a site of the group opens
+                    entries.append((np.full(len(js) + 1, n_rows), np.r_[n + q, js], np.r_[1.0, -np.ones(len(js))]))
+                    rlo.append([-np.inf]), rhi.append([0.0])
+                    n_rows += 1
+                else:  # a penalty: h ≥ y_j for every site of the group
+                    k = np.arange(len(js))
+                    entries.append((np.r_[n_rows + k, n_rows + k], np.r_[js, np.full(len(js), n + q)], np.r_[np.ones(len(js)), -np.ones(len(js))]))
+                    rlo.append(np.full(len(js), -np.inf)), rhi.append(np.zeros(len(js)))
+                    n_rows += len(js)
             costs.append(np.array([self.wish_values[k] for k in labels])), lowers.append(np.zeros(len(labels)))
             uppers.append(np.ones(len(labels)))
             n += len(labels)
@@ -252,12 +264,34 @@ class WeightedCriteria(SitingModel):
             model_rows = sp.csr_array((0, n))
         site_rows = sp.hstack([sb.rows, sp.csr_array((sb.rows.shape[0], n - ny))]).tocsr()
         A = sp.vstack([site_rows, model_rows]).tocsr()
-        x, status, solver_obj, bound = solve_arrays(
-            solver, np.concatenate(costs), np.concatenate(lowers), np.concatenate(uppers), np.r_[np.ones(ny, bool), np.zeros(n - ny, bool)],
-            A, np.r_[sb.lower, *rlo], np.r_[sb.upper, *rhi], offset, time_limit, gap, log_path, sense="max",
-        )  # fmt: skip
+        cost, lower, upper = np.concatenate(costs), np.concatenate(lowers), np.concatenate(uppers)
+        integer, row_lo, row_hi = np.r_[np.ones(ny, bool), np.zeros(n - ny, bool)], np.r_[sb.lower, *rlo], np.r_[sb.upper, *rhi]
+        x, status, solver_obj, bound = solve_arrays(solver, cost, lower, upper, integer, A, row_lo, row_hi, offset, time_limit, gap,
+                                                    log_path, sense="max")  # fmt: skip
         self.stats = stats
-        runtime = time.perf_counter() - t0
+        sol = self._solution(x, ny, sb.ids, status, solver_obj, bound, time.perf_counter() - t0, solver, log_path, time_limit)
+        if self.tie is None or sol.status != "optimal":
+            return sol
+        # second stage: the most tie-break weight among the plans that keep this optimum
+        floor = sol.objective - 1e-7 * max(1.0, abs(sol.objective))
+        tc = np.zeros(n)
+        for first, tw in tie_cost:
+            tc[first : first + len(tw)] = tw
+        A2 = sp.vstack([A, sp.csr_array(cost[None, :])]).tocsr()
+        x2, status2, _, _ = solve_arrays(solver, tc, lower, upper, integer, A2, np.r_[row_lo, floor - offset], np.r_[row_hi, np.inf],
+                                         0.0, time_limit, gap, log_path, sense="max")  # fmt: skip
+        if x2 is None or status2 not in ("optimal", "feasible", "time_limit"):
+            return sol
+        chosen = np.sort(sb.ids[x2[:ny] > 0.5])
+        if len(chosen) != self.p or self.evaluate(chosen) < floor:
+            return sol
+        sol2 = self.make_solution(chosen, self.evaluate(chosen), "optimal", sol.gap, sol.bound, time.perf_counter() - t0, solver, log_path)
+        sol2.stats = {**sol2.stats, "tie_break": float(self.tie[self.covered_count(chosen, float(self.params.get("service_radius", 30.0))) >= 1].sum()),
+                      "tie_break_status": status2}  # fmt: skip
+        return sol2
+
+    def _solution(self, x, ny, ids, status, solver_obj, bound, runtime, solver, log_path, time_limit) -> Solution:
+        """The array solver's answer as a checked :class:`Solution` (greedy if it stopped before any plan)."""
         if status == "infeasible":
             raise InfeasibleError(f"{self.name}: the constraints cannot all be met (solver says infeasible)")
         yv = x[:ny] if x is not None else np.full(ny, np.nan)
@@ -266,7 +300,7 @@ class WeightedCriteria(SitingModel):
             self._check_plan(chosen, time_limit)
             objective = self.evaluate(chosen)
             return self.make_solution(chosen, objective, "heuristic", relative_gap(objective, bound), bound, runtime, solver, log_path)
-        return self._finish(np.sort(sb.ids[yv > 0.5]), solver_obj, bound, pulp.LpMaximize, status, runtime, solver, log_path)
+        return self._finish(np.sort(ids[yv > 0.5]), solver_obj, bound, pulp.LpMaximize, status, runtime, solver, log_path)
 
     def _greedy(self, pool, k: int, start=()) -> list[int]:
         """Add ``k`` sites of ``pool`` to ``start`` one at a time, each the largest marginal objective

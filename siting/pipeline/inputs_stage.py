@@ -42,6 +42,9 @@ class Inputs:
         Reported offences per municipality (:func:`siting.data.crime.load_offences`).
     crime_info : dict
         The assumptions made spreading the offences (for the manifest).
+    centrality : DataFrame or None
+        SSB centrality index and class per municipality (:func:`siting.data.centrality.load_centrality`);
+        each demand point carries its municipality's class as ``centrality_class``.
     """
 
     kommuner: gpd.GeoDataFrame
@@ -55,6 +58,7 @@ class Inputs:
     sources: dict = field(default_factory=dict)
     offences: pd.DataFrame | None = None
     crime_info: dict = field(default_factory=dict)
+    centrality: pd.DataFrame | None = None
 
     @property
     def n_fixed(self) -> int:
@@ -119,6 +123,11 @@ def load_inputs(sc: Scenario, timer: Timer | None = None) -> Inputs:
             offences = load_offences(o.period, o.group, kommuner=kommuner)
             spread, crime_info = spread_offences(demand, offences)
             demand = demand.assign(**{c: spread[c].to_numpy() for c in spread.columns})
+            from siting.data.centrality import load_centrality
+            from siting.periphery import demand_classes
+
+            centrality = load_centrality(kommuner=kommuner)
+            demand["centrality_class"] = demand_classes(demand.kommunenummer, centrality)
             cs = sc.candidates
             # evaluate: offices opened after the baseline (the 20 of 2022-2024) are sites at their own places
             plan = plan_sites_from_offices(offices_opened()) if sc.model.type == "evaluate" else None
@@ -133,7 +142,7 @@ def load_inputs(sc: Scenario, timer: Timer | None = None) -> Inputs:
     sites = gpd.GeoDataFrame(sites, geometry="geometry", crs=25833)
     sites["wish_status"] = sites.kommunenummer.map(_wish_status_by_kommune(kommuner, wishes)).fillna("no answer on file")
     out = Inputs(kommuner, stations, places, wishes, demand, cand, sites, key, {n: i.as_dict() for n, i in used.items()},
-                 offences=offences, crime_info=crime_info)  # fmt: skip
+                 offences=offences, crime_info=crime_info, centrality=centrality)  # fmt: skip
     _INPUTS.put(key, out)
     return out
 

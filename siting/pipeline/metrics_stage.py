@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 from siting.demand import describe as describe_demand
 from siting.models import Solution
@@ -30,12 +31,15 @@ class RunMetrics:
         Per municipality: mean time before/after, wish status, new offices.
     after : ndarray
         Minutes to the nearest open office per demand point (no cutoff).
+    offices : DataFrame or None
+        Per office (today's and the new ones): people and offences in its catchment before and after.
     """
 
     metrics: dict
     proposals: gpd.GeoDataFrame
     kommuner: gpd.GeoDataFrame
     after: np.ndarray
+    offices: pd.DataFrame | None = None
 
 
 PROPOSAL_COLUMNS = ["rank", "site_id", "name", "kommunenummer", "kommune", "politidistrikt", "source", "wish_status",
@@ -127,6 +131,38 @@ def compute_metrics_stage(sc: Scenario, inputs: Inputs, network: Network, tm: Ti
         from siting.wishes import NATIONAL_AGGREGATES
 
         metrics["wishes"]["national_aggregates"] = NATIONAL_AGGREGATES  # shown on the map panel
-    return RunMetrics(metrics, proposals, kom, after)
+    offices = presence_metrics(metrics, inputs, tm, sol, before, after, T)
+    return RunMetrics(metrics, proposals, kom, after, offices)
+
+
+def presence_metrics(metrics: dict, inputs: Inputs, tm: TimeMatrix, sol: Solution, before, after, T: float) -> pd.DataFrame:
+    """Adds ``workload`` (people and offences per office's catchment, before/after; :mod:`siting.workload`)
+    and ``centrality`` (per SSB class, the small-municipality gap, municipalities with an office;
+    :mod:`siting.periphery`) to ``metrics``; returns the per-office table."""
+    from siting import periphery, workload
+
+    sites = inputs.sites
+    labels = workload.site_office_labels(sites, inputs.stations)
+    measures = {m: inputs.demand[m].to_numpy(float) for m in workload.MEASURES if m in inputs.demand}
+    table = workload.office_loads(tm.cost, inputs.fixed, sol.selected, measures, labels)
+    first = table["first_site"].to_numpy(int)
+    office_name = inputs.stations.drop_duplicates("office_id").set_index("office_id")["office"] if "office" in inputs.stations else {}
+    names = pd.Series([office_name.get(k, sites["name"].iloc[j]) if not new else f"{sites['name'].iloc[j]} ({sites.kommune.iloc[j]})"
+                       for k, j, new in zip(table.index, first, table["new"], strict=True)], index=table.index)  # fmt: skip
+    district = pd.Series(sites.politidistrikt.to_numpy(str)[first], index=table.index)
+    metrics["workload"] = workload.workload_metrics(table, district, names, tuple(measures))
+    if inputs.centrality is not None:
+        cls = inputs.demand["centrality_class"].to_numpy()
+        metrics["centrality"] = {
+            **periphery.class_metrics(inputs.weights, cls, before, after, T),
+            "municipalities_with_office": periphery.municipalities_with_office(sites.kommunenummer, inputs.fixed, sol.selected,
+                                                                               inputs.centrality),
+            "source": inputs.centrality.attrs.get("source"),
+        }  # fmt: skip
+    out = table.reset_index().rename(columns={"label": "office_id"})
+    out.insert(1, "office", names.to_numpy())
+    out.insert(2, "kommune", sites.kommune.to_numpy(str)[first])
+    out.insert(3, "politidistrikt", district.to_numpy())
+    return out.drop(columns="first_site")
 
 

@@ -37,6 +37,8 @@ class Problem:
     plan: np.ndarray | None = None
     capacity_weights: np.ndarray | None = None
     notes: dict = field(default_factory=dict)
+    load_weights: np.ndarray | None = None
+    office_labels: np.ndarray | None = None
 
 
 def site_hits(names: list[str], inputs: Inputs, what: str) -> list[np.ndarray]:
@@ -74,7 +76,7 @@ def build_problem(sc: Scenario, inputs: Inputs) -> Problem:
             cons.min_per_group[group] = {"yes": 1}
     from siting.crime import demand_weights
 
-    weights, weight_desc = demand_weights(inputs.demand, sc.demand.weight)
+    weights, weight_desc = demand_weights(inputs.demand, sc.demand.weight, sc.demand.centrality_classes)
     notes = {"demand_weight": {"spec": sc.demand.weight, "formula": weight_desc}}
     if sc.demand.weight != "population":
         notes["demand_weight"]["offences"] = inputs.crime_info
@@ -118,12 +120,24 @@ def build_problem(sc: Scenario, inputs: Inputs) -> Problem:
         cons.max_per_group["politidistrikt"] = sc.constraints.max_per_district
     if sc.constraints.min_per_district is not None:
         cons.min_per_group["politidistrikt"] = sc.constraints.min_per_district
+    bound = sc.constraints.min_in_centrality_classes
+    if bound is not None:
+        from siting.periphery import demand_classes
+
+        group = f"centrality classes {', '.join(map(str, bound.classes))}"
+        in_cls = np.isin(demand_classes(sites.kommunenummer, inputs.centrality), bound.classes)
+        cons.groups[group] = np.where(in_cls, "in", "out")
+        cons.min_per_group[group] = {"in": bound.count}
     plan = plan_sites(sc.sites, inputs) if sc.model.type == "evaluate" else None
     cap = sc.model.capacity
     cap_w = None
     if cap is not None:
         cap_w = weights if cap.measure == "weight" else inputs.demand[cap.measure].to_numpy(float)
-    return Problem(weights, fixed, cons, inputs.demand.politidistrikt.to_numpy(str), plan, cap_w, notes)
+    load_w = weights if sc.model.load.measure == "weight" else inputs.demand[sc.model.load.measure].to_numpy(float)
+    from siting.workload import site_office_labels
+
+    return Problem(weights, fixed, cons, inputs.demand.politidistrikt.to_numpy(str), plan, cap_w, notes, load_w,
+                   site_office_labels(sites, inputs.stations))  # fmt: skip
 
 
 def _rows_complete(tm: TimeMatrix, fixed: np.ndarray) -> bool:
@@ -166,6 +180,10 @@ def solve_model(sc: Scenario, problem: Problem, tm: TimeMatrix) -> Solution:
             return sol2
         sol.stats = {**sol.stats, "lscp_minimum_new_offices": minimum}
         return sol
+    if mtype == "load":
+        m = MODELS["load"](cost, problem.load_weights, sc.new_offices, fixed=fixed, constraints=cons, norm=sc.model.load.norm,
+                           office_labels=problem.office_labels)  # fmt: skip
+        return m.solve(solver=solver.name, time_limit=solver.time_limit, gap=solver.gap)
     params = {"service_radius": T, "cutoff_minutes": cut}
     if mtype == "backup":
         params["backup_weight"] = sc.model.backup_weight

@@ -25,7 +25,8 @@ def write_outputs(out: Path, sc: Scenario, scenario_path: Path, inputs: Inputs, 
                   t_start: float | None = None, notes: dict | None = None, analysis=None) -> Path:  # fmt: skip
     """Stage 6 (the only one that writes): the run folder, atomically.
 
-    ``proposals.gpkg``/``.csv``, ``kommuner.csv``, ``metrics.json``, ``manifest.json``,
+    ``proposals.gpkg``/``.csv``, ``kommuner.csv``, ``offices.csv`` (people and offences per office's
+    catchment, before and after), ``metrics.json``, ``manifest.json``,
     ``map.html`` and ``layers.gpkg`` (from which ``siting map RUN`` redraws the map); with a
     :class:`siting.explain.PlanAnalysis`, also ``explain.csv`` (per new site), ``efficiency.json``
     and ``alternatives.csv`` when computed.
@@ -64,6 +65,8 @@ def write_outputs(out: Path, sc: Scenario, scenario_path: Path, inputs: Inputs, 
         pcsv.to_csv(tmp / "proposals.csv", index=False)
         proposals.to_file(tmp / "proposals.gpkg", layer="proposals", driver="GPKG")
         kom.drop(columns="geometry").to_csv(tmp / "kommuner.csv", index=False)
+        if result.offices is not None:
+            result.offices.to_csv(tmp / "offices.csv", index=False)
         layers = tmp / "layers.gpkg"
         kom.to_file(layers, layer="kommuner", driver="GPKG")
         st = inputs.stations[[c for c in ("station_id", "office_id", "name", "type", "kommunenummer", "politidistrikt", "location_quality",
