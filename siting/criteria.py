@@ -78,7 +78,7 @@ class CriteriaData:
     declined: set = field(default_factory=set)
     constraints: SiteConstraints | None = None
     names: list = field(default_factory=list)
-    evidence: str = ""
+    evidence: tuple = ("statement", "statement")
 
     def after(self, plan) -> np.ndarray:
         """Minutes to the nearest open office per demand point: the matrix rows hold every site up to
@@ -128,7 +128,7 @@ def criteria_data(sc, inputs, tm, problem, include_inferred: bool = False) -> Cr
     return CriteriaData(tm.cost, tm.before, fixed, float(sc.model.threshold_minutes), sc.new_offices, pop,
                         inputs.demand["offences"].to_numpy(float), small, load, labels, float(norm),
                         sites.kommunenummer.to_numpy(str), asked, declined, base, names,
-                        f"yes: {yes_ev} or stronger; no: {no_ev} or stronger")  # fmt: skip
+                        (yes_ev, no_ev))  # fmt: skip
 
 
 def plan_values(d: CriteriaData, plan) -> dict:
@@ -334,7 +334,8 @@ def revealed_dict(r: Revealed, d: CriteriaData, plan, best: dict) -> dict:
         "definitions": {
             "score": "share of a criterion's attainable gain: (plan − today) / (criterion's optimum alone − today)",
             "efficiency": "Σ w·score(plan) / max over plans of Σ w·score (exact MIP)",
-            "wishes": f"asked and granted minus declined and overridden; evidence {d.evidence}",
+            "wishes": f"asked and granted minus declined and overridden; evidence: yes {d.evidence[0]} or stronger, "
+                      f"no {d.evidence[1]} or stronger",
             "load": f"load moved off today's offices above the norm {d.norm:.1f}, up to their excess",
         },
         "note": "This describes the plan: the weights under which it comes closest to optimal. It does not justify it.",

@@ -112,3 +112,59 @@ def test_capacity_needs_mclp_or_pmedian(tmp_path):
 
     with pytest.raises(SitingError, match="model.capacity works with model.type mclp or pmedian"):
         load_scenario(scenario(tmp_path, "max-coverage-30", **{"model.type": "pcenter", "model.capacity": {"max_per_office": 5}}))
+
+
+def test_load_model_centrality_constraint_and_presence_metrics(tmp_path, shared_data):
+    """model.type load on the national data (5 km cells): exact relief, the centrality constraint
+    holds, and the run carries the workload and centrality metrics and offices.csv."""
+    from siting.periphery import demand_classes
+
+    path = scenario(tmp_path, "max-coverage-30", **{"model.type": "load", "new_offices": 4, **FEW_CANDIDATES,
+                                                    "constraints.min_in_centrality_classes": {"classes": [5, 6], "count": 2}})  # fmt: skip
+    sc, inputs, tm = stages(path)
+    problem = build_problem(sc, inputs)
+    sol = solve_model(sc, problem, tm)
+    assert sol.status == "optimal" and sol.model == "load" and sol.objective > 0
+    cls = demand_classes(inputs.sites.kommunenummer.iloc[sol.selected], inputs.centrality)
+    assert (cls >= 5).sum() >= 2
+    out = run_scenario(path, tmp_path / "run")
+    met = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    w = met["workload"]["national"]["offences"]
+    assert w["before"]["offices"] == 220 and w["after"]["offices"] == 224
+    assert w["after"]["total"] == pytest.approx(w["before"]["total"]) and w["after"]["max"] <= w["before"]["max"]
+    # the relief the model reports is the drop in load above the norm carried by today's offices
+    offices = pd.read_csv(out / "offices.csv")
+    old = offices[~offices.new]
+    norm = w["norm"]
+    relief = (old.offences_before - norm).clip(lower=0).sum() - (old.offences_after - norm).clip(lower=0).sum()
+    assert relief == pytest.approx(sol.objective, rel=1e-6)
+    c = met["centrality"]
+    assert c["municipalities_with_office"]["before"] == 204 and c["gap"]["share_within_T_before"] < 0
+
+
+def test_explain_criteria_and_revealed(tmp_path, shared_data):
+    """siting explain --criteria --revealed on the decided plan (5 km cells): the ledger, revealed.json
+    and the report section from the explain folder."""
+    from siting.cli import main
+
+    path = scenario(tmp_path, "evaluate-plan", **{"sites": ["Mortensrud politipost", "Engerdal tjenestested",
+                                                            "Salangen politistasjon"], "new_offices": 3})  # fmt: skip
+    out = tmp_path / "explain"
+    assert main(["explain", str(path), "--criteria", "--revealed", "--out", str(out)]) == 0
+    led = pd.read_csv(out / "criteria.csv")
+    assert list(led.row) == ["today", "population", "offences", "load", "centrality", "wishes", "all together (scenario)"]
+    best = led.set_index("row")
+    for col, row in (("people_within_T", "population"), ("offences_within_T", "offences"), ("load_relieved", "load"),
+                     ("small_people_within_T", "centrality")):  # fmt: skip
+        assert best[col].max() == pytest.approx(best.loc[row, col]), col
+    rv = json.loads((out / "revealed.json").read_text(encoding="utf-8"))
+    assert sum(rv["weights"].values()) == pytest.approx(1) and 0 < rv["efficiency"] <= 1 + 1e-9
+    assert rv["efficiency"] >= rv["efficiency_population_only"] - 1e-9 and rv["proven"]
+    assert "does not justify" in rv["note"]
+    page = tmp_path / "report.html"
+    assert main(["report", str(out), "--out", str(page)]) == 0
+    text = page.read_text(encoding="utf-8")
+    assert "Hva hvert kriterium gir, og hva det koster" in text and "Det er ingen begrunnelse for planen" in text
+    assert main(["report", str(out), "--out", str(page), "--lang", "en"]) == 0
+    text = page.read_text(encoding="utf-8")
+    assert "What each criterion buys and what it costs" in text and "It is not a justification of it" in text

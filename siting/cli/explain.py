@@ -64,6 +64,7 @@ def handle(args) -> int:
             crit = criteria_outputs(args, sc, inputs, tm, problem, sol)
             if crit.get("ledger") is not None:
                 crit["ledger"].to_csv(tmp / "criteria.csv", index=False)
+            (tmp / "criteria_meta.json").write_text(json.dumps(crit["meta"], indent=2, ensure_ascii=False), encoding="utf-8")
             if crit.get("revealed") is not None:
                 (tmp / "revealed.json").write_text(json.dumps(crit["revealed"], indent=2, ensure_ascii=False, default=float),
                                                    encoding="utf-8")  # fmt: skip
@@ -98,7 +99,10 @@ def criteria_outputs(args, sc, inputs, tm, problem, sol) -> dict:
 
     d = criteria.criteria_data(sc, inputs, tm, problem, include_inferred=args.include_inferred)
     best = criteria.alone(d, sc.solver.name, sc.solver.time_limit)
-    out = {"ledger": criteria.ledger(d, sol.selected, sol.status, best) if args.criteria else None}
+    out = {"ledger": criteria.ledger(d, sol.selected, sol.status, best) if args.criteria else None,
+           "meta": {"scenario": sc.name, "threshold_minutes": d.T, "p": d.p, "evidence_yes": d.evidence[0], "evidence_no": d.evidence[1],
+                    "norm": d.norm, "language": getattr(sc.outputs, "language", None),
+                    "load_measure": sc.model.load.measure, "classes": "–".join(map(str, sc.demand.centrality_classes))}}
     if args.revealed:
         r = criteria.revealed(d, problem.plan, best, sc.solver.name, sc.solver.time_limit)
         out["revealed"] = criteria.revealed_dict(r, d, problem.plan, best)

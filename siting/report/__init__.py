@@ -15,6 +15,8 @@ resources), so it can be mailed, archived and opened offline, in Norwegian by de
   against the optimum with the best swaps (``efficiency.json``);
 * from sweeps: the marginal curve, the robust core, Pareto frontiers;
 * runs side by side (with two or more runs), with plain column headers;
+* from explain folders (``siting explain --criteria/--revealed``): the ledger of what each criterion
+  buys and costs, and the weights a given plan implicitly valued (:mod:`~siting.report.criteria`);
 * the calculation behind every number (model, solver, network, files), folded under "Om beregningen".
 
 Modules: :mod:`~siting.report.load` (folders), :mod:`~siting.report.runs` and
@@ -32,8 +34,9 @@ from siting import i18n
 from siting.errors import SitingError
 from siting.i18n import Lang, t, th
 from siting.io import atomic_path, atomic_write_text
+from siting.report.criteria import folder_sections
 from siting.report.figures import map_figure
-from siting.report.load import Run, Sweep, load_source
+from siting.report.load import Criteria, Run, Sweep, load_source
 from siting.report.page import CSS, e
 from siting.report.runs import (
     about_section,
@@ -44,7 +47,7 @@ from siting.report.runs import (
 )
 from siting.report.sweep import sweep_section
 
-__all__ = ["Run", "Sweep", "build_report", "load_source", "map_folder", "write_report"]
+__all__ = ["Criteria", "Run", "Sweep", "build_report", "load_source", "map_folder", "write_report"]
 
 
 def _municipalities():
@@ -63,7 +66,7 @@ def report_lang(items, lang: str | None) -> Lang:
     if lang:
         return i18n.lang_of(lang)
     for it in items:
-        meta = it.manifest if isinstance(it, Run) else it.meta
+        meta = it.manifest if isinstance(it, Run) else it.meta  # a sweep's or an explain folder's
         if meta.get("language"):
             return i18n.lang_of(meta["language"])
     return i18n.DEFAULT_LANG
@@ -97,6 +100,8 @@ def build_report(sources: list[str | Path], title: str | None = None, lang: str 
                     f"<div>{efficiency_section(r, lang)}</div></div>{sites_section(r, lang)}</section>")  # fmt: skip
     for s in sweeps:
         body.append(sweep_section(s, geo, lang))
+    for c in (i for i in items if isinstance(i, Criteria)):
+        body.append(folder_sections(c.path, lang))
     if len(runs) > 1:
         body.append(compare_section(runs, lang))
     body.append(about_section(runs, sweeps, lang))

@@ -48,12 +48,24 @@ class Sweep:
         return str(self.meta["scenario"])
 
 
+@dataclass
+class Criteria:
+    """An explain folder with the criteria ledger (``criteria.csv``) and/or ``revealed.json``."""
+
+    path: Path
+    meta: dict
+
+    @property
+    def name(self) -> str:
+        return str(self.meta.get("scenario", self.path.name))
+
+
 def _csv(path: Path, **kw) -> pd.DataFrame | None:
     return pd.read_csv(path, **kw) if path.exists() else None
 
 
-def load_source(path: str | Path) -> Run | Sweep:
-    """A run folder or a sweep folder. The new sites of a run come in the one rank order
+def load_source(path: str | Path) -> Run | Sweep | Criteria:
+    """A run folder, a sweep folder or an explain folder with the criteria ledger / revealed weights. The new sites of a run come in the one rank order
     (:func:`siting.style.ranked`), also for run folders written before it was unified."""
     from siting.compare import load_demand, load_run
 
@@ -64,7 +76,11 @@ def load_source(path: str | Path) -> Run | Sweep:
                      _csv(path / "frequency_kommuner.csv", dtype={"kommunenummer": str, "robust_core_at_p": str}), _csv(path / "marginal.csv"),
                      _csv(path / "pareto.csv"), json.loads((path / "timings.json").read_text(encoding="utf-8")))  # fmt: skip
     if not (path / "manifest.json").exists():
-        raise SitingError("not a run folder (manifest.json) or a sweep folder (sweep.json)", path=path)
+        if (path / "criteria.csv").exists() or (path / "revealed.json").exists():
+            meta = path / "criteria_meta.json"
+            return Criteria(path, json.loads(meta.read_text(encoding="utf-8")) if meta.exists() else {})
+        raise SitingError("not a run folder (manifest.json), a sweep folder (sweep.json) or an explain folder with criteria.csv "
+                          "or revealed.json", path=path)  # fmt: skip
     metrics, manifest, kommuner = load_run(path)
     eff = json.loads((path / "efficiency.json").read_text(encoding="utf-8")) if (path / "efficiency.json").exists() else None
     proposals = ranked(pd.read_csv(path / "proposals.csv", dtype={"kommunenummer": str}), "pop_newly_covered")
