@@ -188,22 +188,25 @@ def alone(d: CriteriaData, solver="highs", time_limit=600) -> dict:
 LEDGER_COLUMNS = ["row", "status", "gap", "people_within_T", "share_within_T", "mean_time", "offences_within_T",
                   "load_above_norm", "load_relieved", "small_people_within_T", "small_share_within_T", "wishes_granted",
                   "wishes_asked", "declined_overridden", "municipalities_with_office", "sites_shared_with_population",
+                  "municipalities_shared_with_population",
                   "people_given_up", "sites"]  # fmt: skip
 
 
 def ledger(d: CriteriaData, scenario_plan, scenario_status: str, best: dict) -> pd.DataFrame:
     """One row per criterion alone, today and the scenario as written (``criteria.csv``)."""
     pop_plan = set(int(j) for j in best["population"][0].selected)
+    pop_kom = set(d.site_kommune[sorted(pop_plan)])
     rows = [{"row": "today", "status": "", "gap": 0.0, **plan_values(d, []), "sites": ""}]
     entries = [(k, sol.selected, sol.status, sol.gap) for k, (sol, _) in best.items()]
     entries.append(("all together (scenario)", scenario_plan, scenario_status, 0.0))
     for name, plan, status, gap in entries:
         rows.append({"row": name, "status": status, "gap": gap, **plan_values(d, plan),
                      "sites_shared_with_population": len(pop_plan & set(int(j) for j in plan)),
+                     "municipalities_shared_with_population": len(pop_kom & set(d.site_kommune[np.asarray(plan, int)])),
                      "sites": "; ".join(d.names[j] for j in plan)})  # fmt: skip
     df = pd.DataFrame(rows)
     df["people_given_up"] = df.loc[df.row == "population", "people_within_T"].iloc[0] - df["people_within_T"]
-    df.loc[df.row == "today", ["people_given_up", "sites_shared_with_population"]] = np.nan
+    df.loc[df.row == "today", ["people_given_up", "sites_shared_with_population", "municipalities_shared_with_population"]] = np.nan
     return df[LEDGER_COLUMNS]
 
 
@@ -250,7 +253,7 @@ def _lp_range(G: np.ndarray, gP: np.ndarray, free: np.ndarray, level: float, k: 
     return None if r.status != 0 else np.maximum(r.x, 0)
 
 
-def revealed(d: CriteriaData, plan, best: dict, solver="highs", time_limit=600, max_solves: int = 60) -> Revealed:
+def revealed(d: CriteriaData, plan, best: dict, solver="highs", time_limit=600, max_solves: int = 100) -> Revealed:
     """The criterion weights under which ``plan`` is closest to optimal (module docstring)."""
     t0 = time.perf_counter()
     f0 = criterion_values(plan_values(d, []))

@@ -147,8 +147,8 @@ def test_explain_criteria_and_revealed(tmp_path, shared_data):
     and the report section from the explain folder."""
     from siting.cli import main
 
-    path = scenario(tmp_path, "evaluate-plan", **{"sites": ["Mortensrud politipost", "Engerdal tjenestested",
-                                                            "Salangen politistasjon"], "new_offices": 3})  # fmt: skip
+    path = scenario(tmp_path, "evaluate-plan", **{"sites": ["Mortensrud politipost", "Salangen politistasjon"], "new_offices": 2,
+                                                  **FEW_CANDIDATES})  # fmt: skip
     out = tmp_path / "explain"
     assert main(["explain", str(path), "--criteria", "--revealed", "--out", str(out)]) == 0
     led = pd.read_csv(out / "criteria.csv")
