@@ -22,10 +22,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from siting import cache, resources
 from siting.data.validate import read_table
 from siting.errors import DataError
 from siting.inputs import resolve
-from siting.io import atomic_path
 from siting.network.graph import file_digest
 from siting.paths import cache_dir
 
@@ -48,21 +48,29 @@ def read_grid(path: Path) -> pd.DataFrame:
     """Read an SSB grid (CSV ``SSBID0250M;pop_tot``, the bundled ``.npz`` or a GeoTIFF) as cell centres x, y and population."""
     if path.suffix.lower() == ".npz":
         try:
-            with np.load(path) as z:
-                if str(z["format"]) != GRID_FORMAT:
-                    raise ValueError(f"format {z['format']}")
-                return _cells(z["cell_id"].astype("int64"), z["pop"].astype(float), int(z["cell_size_m"]))
-        except (OSError, ValueError, KeyError) as exc:
+            z = cache.read_npz(path, budget_what=f"the population grid {path}")
+            if str(z["format"]) != GRID_FORMAT:
+                raise ValueError(f"format {z['format']}")
+            if z["cell_id"].shape != z["pop"].shape or z["cell_id"].ndim != 1:
+                raise ValueError("cell ids and populations do not match")
+            return _cells(z["cell_id"].astype("int64"), z["pop"].astype(float), int(z["cell_size_m"]))
+        except (cache.DamagedFile, ValueError, KeyError, TypeError) as exc:
             raise DataError(f"not a population grid file ({exc}); rebuild with scripts/build_population_grid.py",
                             path=path, field="demand.grid_file") from None  # fmt: skip
     if path.suffix.lower() in (".tif", ".tiff"):
         import rasterio
 
-        with rasterio.open(path) as src:
-            band = src.read(1, masked=True)
-            rows, cols = np.nonzero(~np.ma.getmaskarray(band) & (band.filled(0) > 0))
-            xs, ys = rasterio.transform.xy(src.transform, rows, cols)
-            return pd.DataFrame({"x": xs, "y": ys, "pop": band[rows, cols].astype(float), "censored": False})
+        try:
+            with rasterio.open(path) as src:
+                resources.require(src.width * src.height * 9, f"the population grid {path} ({src.width:,} × {src.height:,} cells)",
+                                  "use a smaller or coarser grid")  # fmt: skip
+                band = src.read(1, masked=True)
+                rows, cols = np.nonzero(~np.ma.getmaskarray(band) & (band.filled(0) > 0))
+                xs, ys = rasterio.transform.xy(src.transform, rows, cols)
+                return pd.DataFrame({"x": xs, "y": ys, "pop": band[rows, cols].astype(float), "censored": False})
+        except rasterio.errors.RasterioError as exc:
+            raise DataError(f"cannot read the population grid ({str(exc).splitlines()[0]}); give SSB's 250 m grid as CSV, "
+                            "the bundled .npz or a GeoTIFF", path=path, field="demand.grid_file") from None  # fmt: skip
     df = read_table(path, "population grid", "use SSB's 250 m grid CSV (SSBID0250M;pop_tot)", sep=";")
     id_col = next((c for c in df.columns if c.upper().startswith("SSBID")), None)
     if id_col is None or "pop_tot" not in df.columns:
@@ -71,11 +79,46 @@ def read_grid(path: Path) -> pd.DataFrame:
     return _cells(df[id_col].astype("int64").to_numpy(), df["pop_tot"].to_numpy(float), size)
 
 
+#: Bump when the aggregation below changes what it computes.
+DEMAND_CACHE_VERSION = 2
+
+
+def _kommuner_fingerprint(kommuner: gpd.GeoDataFrame) -> str:
+    """Hash of the municipality numbers and polygons (cells are assigned to municipalities by them)."""
+    import hashlib
+
+    import shapely
+
+    h = hashlib.sha256("|".join(kommuner.kommunenummer.astype(str)).encode())
+    for wkb in shapely.to_wkb(kommuner.geometry.values):
+        h.update(wkb)
+    return h.hexdigest()
+
+
 def grid_demand(kommuner: gpd.GeoDataFrame, path: Path, cell_size: float = 2000.0) -> gpd.GeoDataFrame:
-    """Demand points from an SSB population grid (see module docstring)."""
-    cache = cache_dir() / "demand" / f"grid-{file_digest(path)}-{int(cell_size)}.csv"
-    if cache.exists():
-        out = pd.read_csv(cache, dtype={"kommunenummer": str})
+    """Demand points from an SSB population grid (see module docstring).
+
+    The aggregated cells are cached (:mod:`siting.cache`) under the grid file's contents, the
+    cell size and the municipality polygons.
+    """
+    parts = {"version": DEMAND_CACHE_VERSION, "grid": file_digest(path, full=True), "grid_name": path.name,
+             "cell_size_m": float(cell_size), "kommuner": _kommuner_fingerprint(kommuner)}  # fmt: skip
+    entry = cache_dir() / "demand" / f"grid-{cache.key_of(parts)}-{int(cell_size)}.npz"
+    known = set(kommuner.kommunenummer.astype(str))
+
+    def check(z: dict) -> str | None:
+        n = len(z["raw"])
+        if n == 0 or any(z[c].shape != (n,) for c in ("kommunenummer", "x", "y")):
+            return "columns of different lengths"
+        if not (np.all(np.isfinite(z["x"])) and np.all(np.isfinite(z["y"])) and np.all(z["raw"] > 0)):
+            return "coordinates or populations that are not finite and positive"
+        if not set(np.unique(z["kommunenummer"])) <= known:
+            return "municipality numbers that are not the run's"
+        return None
+
+    z = cache.load(entry, "demand", parts, check=check)
+    if z is not None:
+        out = pd.DataFrame({"kommunenummer": z["kommunenummer"].astype(str).astype(object), "x": z["x"], "y": z["y"], "raw": z["raw"]})
     else:
         g = read_grid(path)
         g.loc[g["censored"], "pop"] = CENSORED_MEAN
@@ -94,8 +137,8 @@ def grid_demand(kommuner: gpd.GeoDataFrame, path: Path, cell_size: float = 2000.
         out = pd.DataFrame(
             {"kommunenummer": agg.kommunenummer, "x": agg.px / agg["pop"], "y": agg.py / agg["pop"], "raw": agg["pop"]}
         )
-        with atomic_path(cache) as tmp:
-            out.to_csv(tmp, index=False)
+        cache.save(entry, "demand", parts, {"kommunenummer": out.kommunenummer.to_numpy(str), "x": out.x.to_numpy(float),
+                                            "y": out.y.to_numpy(float), "raw": out.raw.to_numpy(float)})  # fmt: skip
     # rescale to SSB 07459 per municipality
     totals = kommuner.set_index("kommunenummer")["population_2022"]
     raw = out.groupby("kommunenummer")["raw"].transform("sum")

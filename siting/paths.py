@@ -30,8 +30,23 @@ def shared_data_dir() -> Path | None:
 
 
 def cache_dir() -> Path:
-    """Directory for built networks and other caches (``SITING_CACHE_DIR`` or ~/.cache/siting)."""
+    """Directory for built networks and other caches (``SITING_CACHE_DIR`` or ~/.cache/siting).
+
+    Raises :class:`~siting.errors.SitingError` naming the setting when the folder is a file or
+    cannot be created or written.
+    """
+    from siting.errors import SitingError
+
     env = os.environ.get("SITING_CACHE_DIR")
     path = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "siting"
-    path.mkdir(parents=True, exist_ok=True)
+    setting = f"SITING_CACHE_DIR={env}" if env else f"the cache folder {path} (set SITING_CACHE_DIR to choose another)"
+    if path.exists() and not path.is_dir():
+        raise SitingError(f"{setting}: is a file, not a folder; set SITING_CACHE_DIR to a writable folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SitingError(f"{setting}: cannot create the cache folder ({exc.strerror or exc}); set SITING_CACHE_DIR to a "
+                          "writable folder") from None  # fmt: skip
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise SitingError(f"{setting}: the cache folder is not writable; set SITING_CACHE_DIR to a writable folder")
     return path

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from siting import pipeline, plans, safe_yaml
+from siting import cache, pipeline, plans, safe_yaml
 from siting.errors import SitingError
 from siting.io import atomic_dir, check_output_dir
 from siting.scenario import Scenario, error_message
@@ -317,42 +317,43 @@ def run_sweep(base_path: str | Path, runs: list[RunSpec], out: str | Path, jobs:
     executor = f"dask {client.scheduler.address}" if client is not None else ("this process" if jobs <= 1 else f"{jobs} local processes")
     t_start = time.perf_counter()
     # 1. group the runs by the matrix they need; build each matrix once, here
-    groups: dict[str, list[RunSpec]] = {}
-    prepared: dict[str, tuple] = {}
-    for r in runs:
-        timer = pipeline.Timer()
-        inputs = pipeline.load_inputs(r.scenario, timer)
-        network = pipeline.load_network_stage(r.scenario, timer)
-        key = pipeline.matrix_key(network, inputs, r.scenario.network.cutoff_minutes, pipeline.matrix_floor(r.scenario))
-        groups.setdefault(key, []).append(r)
-        if key not in prepared:
-            prepared[key] = (inputs, network, timer)
-    shared: dict[str, Shared] = {}
-    work: list[tuple[Task, str]] = []
-    timings: dict[str, dict] = {}
-    for key, members in groups.items():
-        inputs, network, timer = prepared[key]
-        t0 = time.perf_counter()
-        tm = pipeline.drive_time_matrix(network, inputs, members[0].scenario.network.cutoff_minutes, timer,
-                                        floor=pipeline.matrix_floor(members[0].scenario))
-        far = pipeline.far_rows(network, inputs, tm, timer)
-        sites = inputs.sites
-        shared[key] = Shared(tm, plans.PlanData.from_stages(inputs, tm, far), sites.site_id.to_numpy(str), sites["name"].to_numpy(str),
-                             sites.kommune.fillna("").to_numpy(str), sites.kommunenummer.to_numpy(str), sites.politidistrikt.to_numpy(str),
-                             np.column_stack([sites.geometry.x, sites.geometry.y]))  # fmt: skip
-        for r in members:
-            try:
-                problem = pipeline.build_problem(r.scenario, inputs)
-            except SitingError as exc:
-                raise SitingError(f"sweep {r.run_id} {r.params}: {exc}") from None
-            work.append((Task(r.run_id, r.params, r.scenario, problem), key))
-        timings[key] = {
-            "matrix_key": key, "network": network.graph.source, "network_key": network.key, "runs": len(members),
-            "params": {k: v for k, v in members[0].params.items() if not _model_level(k)},
-            "network_seconds": timer.stages.get("network", 0.0), "matrix_source": tm.cache,
-            "matrix_builds": 1 if tm.cache == "built" else 0, "matrix_build_seconds": tm.seconds,
-            "matrix_stage_seconds": round(time.perf_counter() - t0, 3), "far_rows": int(len(far.rows)),
-        }  # fmt: skip
+    with cache.recording() as cache_events:  # damaged cache entries met (rebuilt), for sweep.json
+        groups: dict[str, list[RunSpec]] = {}
+        prepared: dict[str, tuple] = {}
+        for r in runs:
+            timer = pipeline.Timer()
+            inputs = pipeline.load_inputs(r.scenario, timer)
+            network = pipeline.load_network_stage(r.scenario, timer)
+            key = pipeline.matrix_key(network, inputs, r.scenario.network.cutoff_minutes, pipeline.matrix_floor(r.scenario))
+            groups.setdefault(key, []).append(r)
+            if key not in prepared:
+                prepared[key] = (inputs, network, timer)
+        shared: dict[str, Shared] = {}
+        work: list[tuple[Task, str]] = []
+        timings: dict[str, dict] = {}
+        for key, members in groups.items():
+            inputs, network, timer = prepared[key]
+            t0 = time.perf_counter()
+            tm = pipeline.drive_time_matrix(network, inputs, members[0].scenario.network.cutoff_minutes, timer,
+                                            floor=pipeline.matrix_floor(members[0].scenario))
+            far = pipeline.far_rows(network, inputs, tm, timer)
+            sites = inputs.sites
+            shared[key] = Shared(tm, plans.PlanData.from_stages(inputs, tm, far), sites.site_id.to_numpy(str), sites["name"].to_numpy(str),
+                                 sites.kommune.fillna("").to_numpy(str), sites.kommunenummer.to_numpy(str), sites.politidistrikt.to_numpy(str),
+                                 np.column_stack([sites.geometry.x, sites.geometry.y]))  # fmt: skip
+            for r in members:
+                try:
+                    problem = pipeline.build_problem(r.scenario, inputs)
+                except SitingError as exc:
+                    raise SitingError(f"sweep {r.run_id} {r.params}: {exc}") from None
+                work.append((Task(r.run_id, r.params, r.scenario, problem), key))
+            timings[key] = {
+                "matrix_key": key, "network": network.graph.source, "network_key": network.key, "runs": len(members),
+                "params": {k: v for k, v in members[0].params.items() if not _model_level(k)},
+                "network_seconds": timer.stages.get("network", 0.0), "matrix_source": tm.cache,
+                "matrix_builds": 1 if tm.cache == "built" else 0, "matrix_build_seconds": tm.seconds,
+                "matrix_stage_seconds": round(time.perf_counter() - t0, 3), "far_rows": int(len(far.rows)),
+            }  # fmt: skip
     # 2. solve every run on the workers
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -385,7 +386,7 @@ def run_sweep(base_path: str | Path, runs: list[RunSpec], out: str | Path, jobs:
         "executor": executor, "marginal_curve": CURVE_NOTE, "matrix_groups": len(groups),
         "matrix_builds": sum(g["matrix_builds"] for g in timer_all),
         "offences": "included" if "offences_within_T" in table else "not available: no crime data (see docs/analysis.md)",
-        "solve_seconds_wall": solve_wall, "seconds": round(time.perf_counter() - t_start, 3),
+        "solve_seconds_wall": solve_wall, "seconds": round(time.perf_counter() - t_start, 3), "cache_events": cache_events,
     }  # fmt: skip
     with atomic_dir(out, force=force, marker="sweep.json") as tmp:
         table.to_csv(tmp / "runs.csv", index=False)

@@ -20,6 +20,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
+from siting import resources
 from siting.network.contract import Contraction, contract
 from siting.network.estimator import StraightLineEstimator
 from siting.network.graph import RoadGraph
@@ -171,7 +172,14 @@ def travel_time_matrix(graph: RoadGraph, demand_xy, facility_xy, cutoff=90.0, wo
         return rows[ok], cols[ok], val[ok]
 
     workers = workers or min(os.cpu_count() or 1, 4)
-    parts = list(_run_batches(batch, len(src), BATCH, workers, "drive times"))
+    parts, pairs = [], 0
+    for part in _run_batches(batch, len(src), BATCH, workers, "drive times"):
+        parts.append(part)
+        pairs += len(part[0])
+        # the pairs so far, their concatenation and the CSR matrix: about 64 bytes a pair at the end
+        resources.require(64 * pairs * len(src) / min(len(src), BATCH * len(parts)),
+                          f"the drive-time matrix ({n_d:,} demand points × {n_f:,} sites, {pairs:,} pairs within the cutoff so far)",
+                          "lower network.cutoff_minutes or use coarser demand (demand.cell_size_m)")  # fmt: skip
     rows = np.concatenate([p[0] for p in parts])
     cols = np.concatenate([p[1] for p in parts])
     vals = np.concatenate([p[2] for p in parts])

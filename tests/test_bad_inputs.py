@@ -142,6 +142,56 @@ def case_speed_factor_out_of_range(tmp_path, capsys, monkeypatch):
     return cli(capsys, "run", scenario(tmp_path, "name: probe\nnetwork:\n  speed_factor: 1.0e-9\n"))
 
 
+def case_cache_dir_is_a_file(tmp_path, capsys, monkeypatch):
+    (tmp_path / "cache").write_text("not a folder", encoding="utf-8")
+    monkeypatch.setenv("SITING_CACHE_DIR", str(tmp_path / "cache"))
+    return cli(capsys, "run", scenario(tmp_path, GOOD), "--out", tmp_path / "run")
+
+
+def case_cache_dir_cannot_be_created(tmp_path, capsys, monkeypatch):
+    if not Path("/proc/self").is_dir():
+        pytest.skip("needs Linux /proc")
+    monkeypatch.setenv("SITING_CACHE_DIR", "/proc/siting-cache")  # not creatable, even for root
+    return cli(capsys, "run", scenario(tmp_path, GOOD), "--out", tmp_path / "run")
+
+
+def truncated_copy(src: Path, dst: Path) -> Path:
+    dst.write_bytes(src.read_bytes()[: src.stat().st_size // 3])
+    return dst
+
+
+def case_damaged_grid_file(tmp_path, capsys, monkeypatch):
+    from siting.paths import DATA_DIR
+
+    grid = truncated_copy(DATA_DIR / "population" / "ssb_grid_250m_2022.npz", tmp_path / "grid.npz")
+    return cli(capsys, "run", scenario(tmp_path, GOOD + f"inputs:\n  population_grid: {grid}\n"), "--out", tmp_path / "run")
+
+
+def case_damaged_roads_file(tmp_path, capsys, monkeypatch):
+    from siting.paths import DATA_DIR
+
+    roads = truncated_copy(DATA_DIR / "roads" / "n1000_veglenke.npz", tmp_path / "roads.npz")
+    return cli(capsys, "run", scenario(tmp_path, GOOD + f"inputs:\n  roads: {roads}\n"), "--out", tmp_path / "run")
+
+
+def case_memory_budget_setting(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SITING_MAX_MEMORY", "lots")
+    monkeypatch.setenv("SITING_CACHE_DIR", str(tmp_path / "cache"))
+    from siting import resources
+
+    return api(lambda: resources.require(1, "x", "y"))
+
+
+def case_greenfield_memory(tmp_path, capsys, monkeypatch):
+    from siting.paths import DATA_DIR
+
+    stations = tmp_path / "stations.csv"  # a plan without existing offices: the header only
+    stations.write_text((DATA_DIR / "stations" / "stations.csv").read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    monkeypatch.setenv("SITING_MAX_MEMORY", "1G")
+    text = f"name: green\nnew_offices: 2\ndemand:\n  cell_size_m: 5000\ncandidates:\n  sources: [geonames]\ninputs:\n  stations: {stations}\n"
+    return cli(capsys, "run", scenario(tmp_path, text), "--out", tmp_path / "run")
+
+
 def case_name_dot(tmp_path, capsys, monkeypatch):
     runs = tmp_path / "runs"
     (runs / "keep").mkdir(parents=True)

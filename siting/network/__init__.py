@@ -21,17 +21,16 @@ is reused from the build cache.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from pathlib import Path
 
+from siting import cache
 from siting.errors import DataError
 from siting.inputs import resolve
 from siting.paths import cache_dir
 
 from .estimator import StraightLineEstimator
-from .graph import NetworkSpec, RoadGraph, file_digest
+from .graph import NetworkSpec, RoadGraph, file_digest, graph_problem
 
 __all__ = ["NetworkSpec", "RoadGraph", "StraightLineEstimator", "build_network", "ferry_table_input", "load_network",
            "national_roads_path"]
@@ -52,11 +51,14 @@ def national_roads_path() -> Path | None:
 BUILD_VERSION = 4
 
 
-def _cache_path(path: Path, spec: NetworkSpec, ferry_table: Path | None = None) -> Path:
-    key = json.dumps(spec.weighting_key(), sort_keys=True)
-    table = file_digest(ferry_table) if ferry_table is not None else "none"
-    digest = hashlib.sha256(f"{file_digest(path)}|{key}|ferries {table}|build{BUILD_VERSION}".encode()).hexdigest()[:16]
-    return cache_dir() / "networks" / f"{path.name.split('.')[0]}-{digest}.npz"
+def _cache_parts(path: Path, spec: NetworkSpec, ferry_table: Path | None = None) -> dict:
+    """The full key of a built graph: the road file's and ferry table's contents, the weighting settings and the builder version."""
+    return {"build": BUILD_VERSION, "file": file_digest(path, full=True), "file_name": path.name, "weighting": spec.weighting_key(),
+            "ferry_table": file_digest(ferry_table, full=True) if ferry_table is not None else None}  # fmt: skip
+
+
+def _cache_path(path: Path, parts: dict) -> Path:
+    return cache_dir() / "networks" / f"{path.name.split('.')[0]}-{cache.key_of(parts)}.npz"
 
 
 def ferry_table_input(spec: NetworkSpec, ferries: str | Path | None = None):
@@ -107,15 +109,21 @@ def build_network(path: str | Path, spec: NetworkSpec | None = None, use_cache: 
     name = path.name.lower()
     kartverket = links_npz or name.endswith((".gpkg", ".gml", ".geojson", ".shp"))
     table = ferry_table_input(spec, ferries) if kartverket else None
-    cached = _cache_path(path, spec, table.path if table else None)
-    if use_cache and cached.exists():
-        g = RoadGraph.load(cached)
-        g.spec = spec
-        g.info["cache"] = "hit"
-        if table is not None:
-            g.info["ferries_input"] = table.as_dict()
-        log.info("network from cache %s", cached)
-        return g
+    parts = _cache_parts(path, spec, table.path if table else None)
+    cached = _cache_path(path, parts)
+    arrays = cache.load(cached, "network", parts, check=graph_problem) if use_cache else None
+    if arrays is not None:
+        try:
+            g = RoadGraph.from_arrays(arrays)
+        except (ValueError, KeyError, TypeError) as exc:  # a verified entry of an older builder's settings
+            log.warning("cache: ignoring the network entry %s (%s); rebuilding it", cached.name, exc)
+        else:
+            g.spec = spec
+            g.info["cache"] = "hit"
+            if table is not None:
+                g.info["ferries_input"] = table.as_dict()
+            log.info("network from cache %s", cached)
+            return g
     if name.endswith((".osm", ".osm.bz2", ".osm.gz", ".osm.pbf", ".xml")):
         from .osm import build_osm_graph
 
@@ -127,7 +135,7 @@ def build_network(path: str | Path, spec: NetworkSpec | None = None, use_cache: 
     else:
         raise DataError("unknown network format; use .osm, .osm.bz2, .osm.pbf, Kartverket .gpkg or .npz", path=path)
     if use_cache:
-        g.save(cached)
+        cache.save(cached, "network", parts, g.to_arrays(), compress=True)
     g.info["cache"] = "miss"
     if table is not None:
         g.info["ferries_input"] = table.as_dict()

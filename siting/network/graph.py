@@ -118,39 +118,65 @@ class RoadGraph:
     def n_nodes(self) -> int:
         return int(self.node_xy.shape[0])
 
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The graph as named arrays (what :meth:`save` and the build cache store)."""
+        m = self.matrix.tocsr()
+        meta = {"source": self.source, "info": self.info, "spec": self.spec.model_dump(mode="json")}
+        return {"node_xy": self.node_xy, "indptr": m.indptr, "indices": m.indices, "data": m.data,
+                "snappable": self.snappable if self.snappable is not None else np.ones(self.n_nodes, bool),
+                "meta": np.array(json.dumps(meta, default=str))}  # fmt: skip
+
+    @classmethod
+    def from_arrays(cls, z: dict) -> RoadGraph:
+        """The graph of :meth:`to_arrays`; ``ValueError`` with the reason when they are not a consistent graph."""
+        problem = graph_problem(z)
+        if problem:
+            raise ValueError(problem)
+        n = z["node_xy"].shape[0]
+        meta = json.loads(str(z["meta"]))
+        return cls(node_xy=z["node_xy"], matrix=sp.csr_array((z["data"], z["indices"], z["indptr"]), shape=(n, n)),
+                   source=str(meta["source"]), snappable=z["snappable"].astype(bool), info=dict(meta["info"]),
+                   spec=NetworkSpec(**meta["spec"]))  # fmt: skip
+
     def save(self, path: str | Path) -> None:
         """Store the graph as a compressed ``.npz`` (atomic)."""
-        m = self.matrix.tocsr()
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez_compressed(
-                    fh,
-                    node_xy=self.node_xy,
-                    indptr=m.indptr,
-                    indices=m.indices,
-                    data=m.data,
-                    snappable=self.snappable if self.snappable is not None else np.ones(self.n_nodes, bool),
-                    meta=np.array(json.dumps({"source": self.source, "info": self.info, "spec": self.spec.model_dump(mode="json")})),
-                )
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **self.to_arrays())
 
     @classmethod
     def load(cls, path: str | Path) -> RoadGraph:
-        """Load a graph written by :meth:`save`."""
+        """Load a graph written by :meth:`save`; a damaged file is one :class:`DataError` line."""
+        from siting.cache import DamagedFile, read_npz
+
         try:
-            with np.load(path, allow_pickle=False) as z:
-                n = z["node_xy"].shape[0]
-                matrix = sp.csr_array((z["data"], z["indices"], z["indptr"]), shape=(n, n))
-                meta = json.loads(str(z["meta"]))
-                return cls(
-                    node_xy=z["node_xy"],
-                    matrix=matrix,
-                    source=meta["source"],
-                    snappable=z["snappable"],
-                    info=meta["info"],
-                    spec=NetworkSpec(**meta["spec"]),
-                )
-        except (OSError, KeyError, ValueError) as exc:
-            raise DataError(f"not a built siting network ({exc}); rebuild with `siting network build`", path=path) from None
+            return cls.from_arrays(read_npz(Path(path), budget_what=f"the road graph {path}"))
+        except (DamagedFile, ValueError, KeyError, TypeError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DataError(f"cannot read as a road network ({reason}); give Kartverket road links (.gpkg, or the .npz of "
+                            "scripts/build_roads.py), an OSM extract or a graph saved by `siting network build --out`",
+                            path=path) from None  # fmt: skip
+
+
+def graph_problem(z: dict) -> str | None:
+    """Why the arrays of :meth:`RoadGraph.to_arrays` are not a consistent graph (None if they are)."""
+    missing = [k for k in ("node_xy", "indptr", "indices", "data", "snappable", "meta") if k not in z]
+    if missing:
+        return f"missing array(s) {', '.join(missing)}"
+    xy, indptr, indices, data = z["node_xy"], z["indptr"], z["indices"], z["data"]
+    if xy.ndim != 2 or xy.shape[1] != 2 or xy.dtype.kind != "f":
+        return "node coordinates are not an (n, 2) array of numbers"
+    n = xy.shape[0]
+    if indptr.ndim != 1 or len(indptr) != n + 1 or indptr.dtype.kind not in "iu" or indices.dtype.kind not in "iu":
+        return "edge index does not match the nodes"
+    if indptr[0] != 0 or indptr[-1] != len(indices) or len(indices) != len(data) or np.any(np.diff(indptr) < 0):
+        return "edge index is inconsistent"
+    if len(indices) and (indices.min() < 0 or indices.max() >= n):
+        return "an edge points to a node that does not exist"
+    if data.dtype.kind != "f" or not np.all(np.isfinite(data)) or np.any(data <= 0):
+        return "edge times are not finite positive minutes"
+    if z["snappable"].shape != (n,):
+        return "snappable flags do not match the nodes"
+    return None
 
 
 def edges_to_matrix(n: int, u: np.ndarray, v: np.ndarray, minutes: np.ndarray) -> sp.csr_array:
@@ -190,10 +216,10 @@ def largest_strong_component(
     return node_xy[idx], sub, snappable[idx], report
 
 
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file (first 16 hex digits), for cache keys."""
+def file_digest(path: Path, full: bool = False) -> str:
+    """SHA-256 of a file (the first 16 hex digits, or all 64 with ``full``), for cache keys."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
-    return h.hexdigest()[:16]
+    return h.hexdigest() if full else h.hexdigest()[:16]

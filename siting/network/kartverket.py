@@ -39,10 +39,14 @@ LINKS_FORMAT = "siting-road-links-1"
 
 def is_road_links_npz(path: Path) -> bool:
     """True for a compact road-link file written by ``scripts/build_roads.py`` (not a built graph)."""
+    import io
+    import zipfile
+
     try:
-        with np.load(path) as z:
-            return "format" in z.files and str(z["format"]) == LINKS_FORMAT
-    except (OSError, ValueError):
+        with zipfile.ZipFile(path) as zf:
+            info = zf.getinfo("format.npy")
+            return info.file_size < 4096 and str(np.load(io.BytesIO(zf.read(info)), allow_pickle=False)) == LINKS_FORMAT
+    except Exception:  # noqa: BLE001 - damaged or not an .npz: not road links (the graph reader says what is wrong)
         return False
 
 
@@ -73,12 +77,17 @@ def decode_road_links(path: Path):
     """Read a compact road-link file (see :func:`encode_road_links`) as a GeoDataFrame in EPSG:25833."""
     import geopandas as gpd
 
+    from siting.cache import DamagedFile, read_npz
+
     try:
-        with np.load(path) as z:
-            xy = np.cumsum(z["xy_cm_delta"].astype(np.int64), axis=0) / 100
-            counts = z["vertices_per_link"]
-            attrs = {col: z[col] for col in LINK_COLUMNS}
-    except (OSError, ValueError, KeyError) as exc:
+        z = read_npz(path, budget_what=f"the road links {path}")
+        xy = np.cumsum(z["xy_cm_delta"].astype(np.int64), axis=0) / 100
+        counts = z["vertices_per_link"]
+        attrs = {col: z[col] for col in LINK_COLUMNS}
+        if xy.ndim != 2 or xy.shape[1] != 2 or counts.ndim != 1 or counts.sum() != len(xy) or (counts < 2).any() or \
+                any(len(v) != len(counts) for v in attrs.values()):  # fmt: skip
+            raise DamagedFile("vertices and links do not match")
+    except (DamagedFile, ValueError, KeyError) as exc:
         raise DataError(f"cannot read compact road links ({exc}); rebuild with scripts/build_roads.py", path=path) from None
     geoms = shapely.linestrings(xy, indices=np.repeat(np.arange(len(counts)), counts))
     data = {col: np.where(v == "", None, v).astype(object) for col, v in attrs.items()}

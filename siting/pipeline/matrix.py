@@ -11,17 +11,17 @@ import geopandas as gpd
 import numpy as np
 import scipy.sparse as sp
 
-from siting.io import atomic_path
+from siting import cache, resources
 from siting.paths import cache_dir
 from siting.pipeline.inputs_stage import Inputs
-from siting.pipeline.keys import _MATRICES, Timer, digest
+from siting.pipeline.keys import _MATRICES, Timer
 from siting.pipeline.network_stage import Network
 from siting.scenario import Scenario
 
 log = logging.getLogger(__name__)
 
 #: Bump when the on-disk matrix format changes.
-MATRIX_CACHE_VERSION = 2
+MATRIX_CACHE_VERSION = 3
 
 
 @dataclass
@@ -69,9 +69,33 @@ def matrix_floor(sc: Scenario) -> float:
     return float(sc.model.threshold_minutes) if sc.model.type == "backup" else 0.0
 
 
+def matrix_parts(network: Network, inputs: Inputs, cutoff: float, floor: float = 0.0) -> dict:
+    """The full key of a drive-time matrix: the graph's content, demand and site coordinates, which
+    sites are existing offices, the cutoff and the floor."""
+    return {"version": MATRIX_CACHE_VERSION, "network": network.content_key, "demand_xy": cache.fingerprint(_xy(inputs.demand)),
+            "sites_xy": cache.fingerprint(_xy(inputs.sites)), "fixed": cache.fingerprint(inputs.fixed), "cutoff": float(cutoff),
+            "floor": float(floor), "n_demand": len(inputs.demand), "n_sites": len(inputs.sites)}  # fmt: skip
+
+
 def matrix_key(network: Network, inputs: Inputs, cutoff: float, floor: float = 0.0) -> str:
-    return digest(MATRIX_CACHE_VERSION, network.content_key, _xy(inputs.demand), _xy(inputs.sites), inputs.fixed, float(cutoff),
-                  float(floor))  # fmt: skip
+    return cache.key_of(matrix_parts(network, inputs, cutoff, floor))
+
+
+def _matrix_problem(n_demand: int, n_sites: int):
+    """The check of a cached matrix against the run: shapes, a consistent CSR structure, finite times."""
+
+    def check(z: dict) -> str | None:
+        if [int(v) for v in z["shape"]] != [n_demand, n_sites] or z["before"].shape != (n_demand,):
+            return f"shape {tuple(int(v) for v in z['shape'])} is not the run's {n_demand} demand points × {n_sites} sites"
+        indptr, indices, data = z["indptr"], z["indices"], z["data"]
+        if len(indptr) != n_demand + 1 or indptr[0] != 0 or indptr[-1] != len(data) or len(indices) != len(data) or \
+                np.any(np.diff(indptr) < 0) or (len(indices) and (indices.min() < 0 or indices.max() >= n_sites)):  # fmt: skip
+            return "inconsistent sparse structure"
+        if not np.all(np.isfinite(data)) or np.any(data < 0):
+            return "times that are not finite minutes"
+        return None
+
+    return check
 
 
 def drive_time_matrix(network: Network, inputs: Inputs, cutoff: float, timer: Timer | None = None,
@@ -85,20 +109,20 @@ def drive_time_matrix(network: Network, inputs: Inputs, cutoff: float, timer: Ti
     from siting import traveltime
 
     timer = timer or Timer()
-    key = matrix_key(network, inputs, cutoff, floor)
+    parts = matrix_parts(network, inputs, cutoff, floor)
+    key = cache.key_of(parts)
     hit = _MATRICES.get(key)
     if hit is not None:
         return replace(hit, cache="memo", seconds=0.0)
     path = cache_dir() / "matrices" / f"{key}.npz"
-    if use_disk and path.exists():
-        try:
-            with timer.stage("drive-time matrix"), np.load(path, allow_pickle=False) as z:
-                cost = sp.csr_array((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
-                tm = TimeMatrix(cost, z["before"], float(cutoff), int(z["far"][0]), int(z["far"][1]), key, 0.0, "disk")
+    if use_disk:
+        with timer.stage("drive-time matrix"):
+            z = cache.load(path, "matrix", parts, check=_matrix_problem(len(inputs.demand), len(inputs.sites)))
+        if z is not None:
+            cost = sp.csr_array((z["data"], z["indices"], z["indptr"]), shape=(len(inputs.demand), len(inputs.sites)))
+            tm = TimeMatrix(cost, z["before"], float(cutoff), int(z["far"][0]), int(z["far"][1]), key, 0.0, "disk")
             _MATRICES.put(key, tm)
             return tm
-        except (OSError, KeyError, ValueError):
-            log.warning("ignoring unreadable matrix cache %s", path)
     graph = network.graph
     t0 = time.perf_counter()
     far_demand = far_sites = 0
@@ -114,9 +138,8 @@ def drive_time_matrix(network: Network, inputs: Inputs, cutoff: float, timer: Ti
                     round(time.perf_counter() - t0, 3), "built")  # fmt: skip
     if use_disk:
         c = tm.cost
-        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, data=c.data, indices=c.indices, indptr=c.indptr, shape=np.array(c.shape), before=tm.before,
-                     far=np.array([far_demand, far_sites]))  # fmt: skip
+        cache.save(path, "matrix", parts, {"data": c.data, "indices": c.indices, "indptr": c.indptr, "shape": np.array(c.shape),
+                                           "before": tm.before, "far": np.array([far_demand, far_sites])})  # fmt: skip
     _MATRICES.put(key, tm)
     return tm
 
@@ -158,32 +181,44 @@ def far_rows(network: Network, inputs: Inputs, tm: TimeMatrix, timer: Timer | No
     hit = _MATRICES.get(f"{tm.key}-far")
     if hit is not None:
         return hit
-    if path.exists():
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                out = FarRows(z["rows"], z["cost"])
-            if np.array_equal(out.rows, rows):
-                _MATRICES.put(f"{tm.key}-far", out)
-                return out
-        except (OSError, KeyError, ValueError):
-            log.warning("ignoring unreadable cache %s", path)
+    n_sites = len(inputs.sites)
+    parts = {"version": 1, "matrix": tm.key, "rows": cache.fingerprint(rows), "n_rows": len(rows), "n_sites": n_sites}
+
+    def check(z: dict) -> str | None:
+        if not np.array_equal(z["rows"], rows) or z["cost"].shape != (len(rows), n_sites):
+            return f"rows or shape {z['cost'].shape} are not the run's {len(rows)} far rows × {n_sites} sites"
+        return None
+
+    z = cache.load(path, "far rows", parts, check=check)
+    if z is not None:
+        out = FarRows(z["rows"], z["cost"])
+        _MATRICES.put(f"{tm.key}-far", out)
+        return out
     graph = network.graph
     with timer.stage("far rows"):
-        n_sites = len(inputs.sites)
-        cost = np.full((len(rows), n_sites), np.inf)
+        hint = ("there are no existing offices, so every demand point needs its uncut times; use coarser demand "
+                "(demand.cell_size_m)" if not inputs.fixed.any() else
+                f"{len(rows):,} of {len(tm.before):,} demand points have no existing office within network.cutoff_minutes "
+                f"({tm.cutoff:g}); raise network.cutoff_minutes or use coarser demand (demand.cell_size_m)")  # fmt: skip
         if len(rows) and graph.is_estimate:
+            resources.require(4 * 8 * len(rows) * n_sites, f"far rows ({len(rows):,} demand points × {n_sites:,} sites)", hint)
+            cost = np.full((len(rows), n_sites), np.inf)
             m = graph.time_matrix(_xy(inputs.demand)[rows], _xy(inputs.sites), 1e9).tocoo()
             cost[m.row, m.col] = m.data
         elif len(rows):
             d = traveltime.snap(graph, inputs.demand.geometry.iloc[rows])
             f = traveltime.snap(graph, inputs.sites.geometry)
             nodes, inv = np.unique(d.node, return_inverse=True)
+            # one dense row per distinct road node of those points, then their sites' columns, then the rows
+            resources.require(8 * (len(nodes) * (graph.n_nodes + n_sites) + 2 * len(rows) * n_sites),
+                              f"far rows ({len(nodes):,} road nodes of demand points × {graph.n_nodes:,} road nodes)", hint)  # fmt: skip
             limit = float(np.max(np.where(np.isfinite(tm.before[rows]), tm.before[rows], np.inf)))
             dist = dijkstra(graph.matrix.T.tocsr(), directed=True, indices=nodes, limit=limit)  # node → demand point
-            cost = dist[inv][:, f.node] + f.access_minutes[None, :] + d.access_minutes[:, None]
+            cost = dist[:, f.node][inv] + f.access_minutes[None, :] + d.access_minutes[:, None]
+        else:
+            cost = np.full((0, n_sites), np.inf)
     out = FarRows(rows, cost)
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, rows=rows, cost=cost)
+    cache.save(path, "far rows", parts, {"rows": rows, "cost": cost})
     _MATRICES.put(f"{tm.key}-far", out)
     return out
 

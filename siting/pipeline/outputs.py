@@ -22,7 +22,8 @@ from siting.scenario import Scenario
 
 def write_outputs(out: Path, sc: Scenario, scenario_path: Path, inputs: Inputs, network: Network, tm: TimeMatrix,
                   sol: Solution, result: RunMetrics, timer: Timer, keys: dict, force: bool = False,
-                  t_start: float | None = None, notes: dict | None = None, analysis=None) -> Path:  # fmt: skip
+                  t_start: float | None = None, notes: dict | None = None, analysis=None,
+                  cache_events: list | None = None) -> Path:  # fmt: skip
     """Stage 6 (the only one that writes): the run folder, atomically.
 
     ``proposals.gpkg``/``.csv``, ``kommuner.csv``, ``offices.csv`` (people and offences per office's
@@ -54,6 +55,7 @@ def write_outputs(out: Path, sc: Scenario, scenario_path: Path, inputs: Inputs, 
         "gap": sol.gap, "bound": sol.bound, "solve_runtime_s": round(sol.runtime, 3), "model": sol.model, "model_stats": sol.stats,
         "cutoff": {k: v for k, v in sol.stats.items() if k.startswith(("cutoff_", "beyond_cutoff_"))},
         "new_sites": [str(sites.site_id.iloc[j]) for j in sol.selected], "stage_keys": keys, "matrix_cache": tm.cache,
+        "cache_events": list(cache_events or []),
         "timings_s": timer.stages, **(notes or {}),
     }  # fmt: skip
     with timer.stage("outputs"), atomic_dir(out, force=force, marker=RUN_MARKER) as tmp:

@@ -7,6 +7,7 @@ import shutil
 import time
 from pathlib import Path
 
+from siting import cache
 from siting.errors import InfeasibleError
 from siting.io import atomic_path, check_output_dir
 from siting.paths import MAPS_DIR, SCENARIO_DIR
@@ -38,33 +39,34 @@ def run_scenario(path: str | Path, out: str | Path | None = None, force: bool = 
     copy_map = copy_map and not out
     out = Path(out) if out else Path("runs") / sc.name
     check_output_dir(out, force=force, marker=RUN_MARKER, what="run folder")  # before any computation
-    timer = Timer()
-    t_start = time.perf_counter()
-    inputs = load_inputs(sc, timer)
-    network = load_network_stage(sc, timer)
-    tm = drive_time_matrix(network, inputs, sc.network.cutoff_minutes, timer, floor=matrix_floor(sc))
-    with timer.stage("model"):
-        problem = build_problem(sc, inputs)
-        try:
-            sol = solve_model(sc, problem, tm)
-        except InfeasibleError as exc:
-            raise InfeasibleError(f"{Path(path).name}: {exc}") from None
-    if sol.stats.get("cutoff_may_change_optimum"):
-        log.warning("the %g-min drive-time cutoff may have changed the optimum (%d demand points, population %.0f, have no "
-                    "open office within it); raise network.cutoff_minutes", sol.stats["cutoff_minutes"],
-                    sol.stats["beyond_cutoff_points"], sol.stats["beyond_cutoff_population"])  # fmt: skip
-    with timer.stage("metrics"):
-        result = compute_metrics_stage(sc, inputs, network, tm, sol)
-    analysis = None
-    if len(sol.selected):
-        from siting.explain import analyse
+    with cache.recording() as cache_events:  # damaged cache entries met (rebuilt), for the manifest
+        timer = Timer()
+        t_start = time.perf_counter()
+        inputs = load_inputs(sc, timer)
+        network = load_network_stage(sc, timer)
+        tm = drive_time_matrix(network, inputs, sc.network.cutoff_minutes, timer, floor=matrix_floor(sc))
+        with timer.stage("model"):
+            problem = build_problem(sc, inputs)
+            try:
+                sol = solve_model(sc, problem, tm)
+            except InfeasibleError as exc:
+                raise InfeasibleError(f"{Path(path).name}: {exc}") from None
+        if sol.stats.get("cutoff_may_change_optimum"):
+            log.warning("the %g-min drive-time cutoff may have changed the optimum (%d demand points, population %.0f, have no "
+                        "open office within it); raise network.cutoff_minutes", sol.stats["cutoff_minutes"],
+                        sol.stats["beyond_cutoff_points"], sol.stats["beyond_cutoff_population"])  # fmt: skip
+        with timer.stage("metrics"):
+            result = compute_metrics_stage(sc, inputs, network, tm, sol)
+        analysis = None
+        if len(sol.selected):
+            from siting.explain import analyse
 
-        with timer.stage("explain"):
-            far = far_rows(network, inputs, tm, timer)
-            analysis = analyse(sc, inputs, tm, far, problem, sol, with_efficiency=sc.model.type == "evaluate")
-    keys = {"inputs": inputs.key, "network": network.key, "network_content": network.content_key, "matrix": tm.key}
-    write_outputs(out, sc, Path(path), inputs, network, tm, sol, result, timer, keys, force=force, t_start=t_start,
-                  notes=problem.notes, analysis=analysis)  # fmt: skip
+            with timer.stage("explain"):
+                far = far_rows(network, inputs, tm, timer)
+                analysis = analyse(sc, inputs, tm, far, problem, sol, with_efficiency=sc.model.type == "evaluate")
+        keys = {"inputs": inputs.key, "network": network.key, "network_content": network.content_key, "matrix": tm.key}
+        write_outputs(out, sc, Path(path), inputs, network, tm, sol, result, timer, keys, force=force, t_start=t_start,
+                      notes=problem.notes, analysis=analysis, cache_events=cache_events)  # fmt: skip
     if copy_map and sc.outputs.map and sc.outputs.maps_copy and Path(path).resolve().parent == SCENARIO_DIR.resolve():
         with atomic_path(MAPS_DIR / f"{sc.name}.html") as tmpmap:
             shutil.copyfile(out / "map.html", tmpmap)
