@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .swap import greedy, interchange, plan_cost
+
 __all__ = ["BranchAndBoundResult", "pmedian_branch_and_bound"]
 
 NODE_STEP, NODE_PATIENCE = 2.0, 10  # first subgradient step and its patience in tree nodes (tuned on OR-Library)
@@ -64,45 +66,6 @@ class BranchAndBoundResult:
     bound: float
     status: str
     stats: dict = field(default_factory=dict)
-
-
-def _plan_cost(c: np.ndarray, cols) -> float:
-    """``Σ_i min_{j ∈ cols} c_ij``: the objective of opening ``cols``."""
-    return float(c[:, cols].min(axis=1).sum())
-
-
-def _greedy(c: np.ndarray, p: int, forced: np.ndarray) -> list[int]:
-    cur = np.full(c.shape[0], np.inf)
-    chosen = [int(j) for j in forced]
-    for j in chosen:
-        cur = np.minimum(cur, c[:, j])
-    while len(chosen) < p:
-        tot = np.minimum(cur[:, None], c).sum(axis=0)
-        tot[chosen] = np.inf
-        j = int(np.argmin(tot))
-        chosen.append(j)
-        cur = np.minimum(cur, c[:, j])
-    return chosen
-
-
-def _interchange(c: np.ndarray, chosen: list[int], forced: set[int]) -> tuple[list[int], float]:
-    """Vertex substitution: replace one open site by the best other while that lowers the cost."""
-    chosen = list(chosen)
-    best = _plan_cost(c, chosen)
-    improved = True
-    while improved:
-        improved = False
-        for a in range(len(chosen)):
-            if chosen[a] in forced:
-                continue
-            rest = chosen[:a] + chosen[a + 1 :]
-            m = c[:, rest].min(axis=1) if rest else np.full(c.shape[0], np.inf)
-            tot = np.minimum(m[:, None], c).sum(axis=0)
-            tot[rest] = np.inf
-            j = int(np.argmin(tot))
-            if tot[j] < best * (1 - 1e-12) - 1e-12:
-                chosen[a], best, improved = j, float(tot[j]), True
-    return chosen, best
 
 
 def _select(rho: np.ndarray, opened: np.ndarray, p: int) -> np.ndarray:
@@ -179,6 +142,7 @@ def pmedian_branch_and_bound(
     gap: float = 0.0,
     node_iterations: int = 100,
     log: Callable[[str], None] | None = None,
+    subtree: Callable | None = None,
 ) -> BranchAndBoundResult:
     """Solve ``min_{|S| = p} Σ_i min_{j ∈ S} cost[i, j]`` exactly.
 
@@ -203,6 +167,12 @@ def pmedian_branch_and_bound(
         Subgradient iterations per tree node (the root gets more).
     log : callable, optional
         Receives one progress line at a time.
+    subtree : callable, optional
+        Tried on every node before branching: ``subtree(c, rho, lam, bound, p, level, deadline)``
+        with the node's reduced costs ``rho`` (``-inf``: fixed open, ``inf``: closed), multipliers
+        and Lagrangian bound; returns ``None`` (branch as usual) or ``(plan, bound, finished)``: the
+        best plan of the node below ``level`` (``None`` if there is none) and, when not
+        ``finished`` (time is up), a bound on the node (:func:`.capped.radius_subtree`).
 
     Returns
     -------
@@ -231,11 +201,11 @@ def pmedian_branch_and_bound(
         return math.floor(level) + 1 if integral else level
 
     forced_set = set(np.flatnonzero(forced).tolist())
-    inc, ub = _interchange(c, _greedy(c, p, np.flatnonzero(forced)), forced_set)
+    inc, ub = interchange(c, greedy(c, p, np.flatnonzero(forced)), forced_set)
     say(f"incumbent {ub:.6g} (greedy + interchange)")
     if m == p or n == 0:
         chosen = np.arange(m) if m == p else np.array(sorted(inc))
-        obj = _plan_cost(c, chosen) if n else 0.0
+        obj = plan_cost(c, chosen) if n else 0.0
         return BranchAndBoundResult(chosen, obj, obj, "optimal", {"nodes": 0, "seconds": time.perf_counter() - t0})
 
     # root: a long ascent from λ_i = the second-smallest cost of the row
@@ -244,12 +214,15 @@ def pmedian_branch_and_bound(
     deadline = math.inf if time_limit is None else t0 + time_limit
     root, lam, rho, iters = _dual(c, lam0, forced, p, ub, prune_level(ub), 3000, 2.0, 30, scale, give_up=False, deadline=deadline)
     total_iters = iters
+    plan2, ub2 = interchange(c, _select(np.where(forced, -np.inf, rho), forced, p), forced_set)  # the root's Lagrangian plan
+    if ub2 < ub:
+        inc, ub = plan2, ub2
     kth = np.sort(np.where(forced, -np.inf, rho))[p - 1]
     keep = forced | (root + np.maximum(0.0, rho - kth) <= prune_level(ub))
     for j in inc:  # keep the incumbent's columns (local search below works on the kept block)
         keep[j] = True
     cols = np.flatnonzero(keep)
-    say(f"root bound {root:.6g} after {iters} subgradient steps; {len(cols)} of {m} sites left after fixing")
+    say(f"root bound {root:.6g} after {iters} subgradient steps; incumbent {ub:.6g}; {len(cols)} of {m} sites left after fixing")
     ck = np.ascontiguousarray(c[:, cols])
     kf = forced[cols]
     pos = {int(j): k for k, j in enumerate(cols)}
@@ -283,9 +256,9 @@ def pmedian_branch_and_bound(
         r = np.where(opened, -np.inf, rho)
         order = np.argsort(r, kind="stable")
         sel = order[:p]
-        value = _plan_cost(ck, sel)
+        value = plan_cost(ck, sel)
         if value < ub * (1 - 1e-12):
-            plan, value = _interchange(ck, [int(j) for j in sel], set(np.flatnonzero(kf).tolist()))
+            plan, value = interchange(ck, [int(j) for j in sel], np.flatnonzero(kf))
             if value < ub:
                 best_plan, ub = plan, value
                 say(f"node {nodes}: incumbent {ub:.6g}")
@@ -309,11 +282,25 @@ def pmedian_branch_and_bound(
             continue
         if n_open == p or n_open + n_free == p:  # a leaf: one plan left
             leaf = np.flatnonzero(opened if n_open == p else opened | free)
-            value = _plan_cost(ck, leaf)
+            value = plan_cost(ck, leaf)
             if value < ub:
                 best_plan, ub = [int(j) for j in leaf], value
             proven = min(proven, value)
             continue
+        if subtree is not None:
+            level = prune_level(ub)
+            res = subtree(ck, np.where(opened, -np.inf, np.where(closed, np.inf, rho)), lam_node, lag, p, level, deadline)
+            if res is not None:
+                plan, sub_bound, finished = res
+                if plan is not None and plan_cost(ck, plan) < ub:
+                    best_plan, ub = [int(j) for j in plan], plan_cost(ck, plan)
+                    say(f"node {nodes}: incumbent {ub:.6g} (radius MIP)")
+                if finished:  # nothing in the node below the level but that plan
+                    proven = min(proven, ub if plan is not None else (math.floor(level) + 1 if integral else level))
+                    continue
+                proven = min(proven, max(bound, sub_bound))
+                status = "time_limit"
+                break
         candidates = [int(j) for j in sel if free[j]]
         j = min(candidates, key=lambda k: rho[k])
         shut = closed.copy()
@@ -337,4 +324,4 @@ def pmedian_branch_and_bound(
     say(f"{status}: objective {ub:.6g}, bound {bound:.6g}, {nodes} nodes, {total_iters} subgradient steps, {secs:.2f} s")
     stats = {"root_bound": root, "sites_after_root_fixing": int(len(cols)), "nodes": nodes, "subgradient_steps": total_iters,
              "integer_costs": integral, "seconds": round(secs, 3)}  # fmt: skip
-    return BranchAndBoundResult(chosen, _plan_cost(c, chosen), bound, status, stats)
+    return BranchAndBoundResult(chosen, plan_cost(c, chosen), bound, status, stats)

@@ -6,7 +6,9 @@ office enter its levels, points with the same site order share variables (a trie
 goes to HiGHS as arrays (:mod:`.arrays`). Without fixed offices every site enters every level
 and that LP is neither small nor integral; there (``formulation="auto"``, a dense block of at
 most :data:`DENSE_LIMIT` costs, no group bounds or wish bonus) the Lagrangian branch-and-bound
-of :mod:`.lagrangian` proves the optimum instead. The classical assignment formulation
+of :mod:`.lagrangian` proves the optimum instead; any node whose truncated radius model
+(:mod:`.capped`: radii proven from the node's Lagrangian bound) is small goes to HiGHS whole, which
+at large p is the root itself. The classical assignment formulation
 (``formulation="assignment"``: ``base_i + Σ_j x_ij (t_ij − base_i)``) is kept for checks.
 """
 
@@ -20,6 +22,7 @@ from siting.errors import InfeasibleError, SitingError
 
 from .arrays import site_block, solve_highs
 from .base import SitingModel, Solution, assign_nearest, relative_gap, unreachable_cost
+from .capped import RadiusSubtree
 from .coverage import LSCP, MCLP, coverage_matrix, fixed_cover_count
 from .lagrangian import pmedian_branch_and_bound
 from .radius import RadiusModel, build_radius
@@ -215,10 +218,12 @@ class PMedian(SitingModel):
                 objective = bound = self.evaluate(chosen)
                 status = "optimal"
             else:
-                res = pmedian_branch_and_bound(cost, k, weights=weights, time_limit=time_limit, gap=gap, log=lambda m: log.write(m + "\n"))
+                say = lambda m: log.write(m + "\n")  # noqa: E731
+                nodes = RadiusSubtree(log=say)
+                res = pmedian_branch_and_bound(cost, k, weights=weights, time_limit=time_limit, gap=gap, log=say, subtree=nodes)
                 chosen = np.r_[required, cols[res.chosen]].astype(int)
                 objective, bound, status = constant + res.objective, constant + res.bound, res.status
-                self.stats.update(res.stats)
+                self.stats.update(res.stats, radius_mip_nodes=nodes.solved, radius_mip_largest=nodes.entries)
         return self._finish(np.sort(chosen), objective, bound, pulp.LpMinimize, status, _time.perf_counter() - t0, "lagrangian-bb", log_path)
 
 

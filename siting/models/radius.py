@@ -61,7 +61,8 @@ class RadiusModel:
         return len(self.parent)
 
 
-def build_radius(cost: sp.csr_array, weights: np.ndarray, base: np.ndarray, allowed: np.ndarray, p: int | None) -> RadiusModel:
+def build_radius(cost: sp.csr_array, weights: np.ndarray, base: np.ndarray, allowed: np.ndarray, p: int | None,
+                 fallback: np.ndarray | None = None) -> RadiusModel:  # fmt: skip
     """Build the trie (see module docstring).
 
     Parameters
@@ -77,9 +78,13 @@ def build_radius(cost: sp.csr_array, weights: np.ndarray, base: np.ndarray, allo
         Sites that may open (the ``y`` variables).
     p : int or None
         Exactly ``p`` allowed sites open (enables the ``n − p + 1`` truncation); ``None``: no truncation.
+    fallback : ndarray, optional
+        Per demand point, its time when none of its level sites opens (default ``base``; at least
+        ``base``): a truncation of the levels at ``base`` with a penalty beyond it.
     """
     weights = np.asarray(weights, float)
     base = np.asarray(base, float)
+    fallback = base if fallback is None else np.asarray(fallback, float)
     c = sp.csr_array(cost).tocoo()
     keep = allowed[c.col] & (c.data < base[c.row]) & (weights[c.row] > 0)
     r, j, t = c.row[keep], c.col[keep], c.data[keep]
@@ -116,7 +121,7 @@ def build_radius(cost: sp.csr_array, weights: np.ndarray, base: np.ndarray, allo
     depth = np.arange(len(lv_row)) - np.repeat(row_first, np.diff(np.r_[row_first, len(lv_row)]))
     # next time of each level: the row's next level, or its base
     last = np.r_[lv_row[1:] != lv_row[:-1], True] if len(lv_row) else np.array([], bool)
-    nxt = np.where(last, base[lv_row], np.r_[lv_time[1:], 0.0])
+    nxt = np.where(last, fallback[lv_row], np.r_[lv_time[1:], 0.0])
     gain = weights[lv_row] * (nxt - lv_time)
     # trie: node of each level, depth by depth (key = parent node, level key)
     node = np.full(len(lv_row), -1, np.int64)
@@ -143,7 +148,7 @@ def build_radius(cost: sp.csr_array, weights: np.ndarray, base: np.ndarray, allo
     # constant: every row's best time (first level, or base when it has none)
     first_time = np.full(len(weights), np.nan)
     first_time[lv_row[depth == 0]] = lv_time[depth == 0]
-    best = np.where(np.isnan(first_time), base, first_time)
+    best = np.where(np.isnan(first_time), fallback, first_time)
     pos_w = weights > 0
     constant = float(np.dot(weights[pos_w], best[pos_w]))
     return RadiusModel(parent, level_ptr, level_sites, coef, constant, int((depth == 0).sum()))
