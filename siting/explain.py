@@ -199,6 +199,7 @@ class Efficiency:
     status: dict
     swaps_coverage: list[dict] = field(default_factory=list)
     swaps_time: list[dict] = field(default_factory=list)
+    band: dict = field(default_factory=dict)
 
 
 def efficiency(problem, data: plans.PlanData, plan, T: float, solver: str = "highs", time_limit: float = 600,
@@ -210,8 +211,7 @@ def efficiency(problem, data: plans.PlanData, plan, T: float, solver: str = "hig
     cons = problem.constraints
     allowed = ~problem.fixed & ~(np.zeros(len(problem.fixed), bool) if cons.forbidden is None else np.asarray(cons.forbidden, bool))
     free = _without_required(cons)
-    mclp = MODELS["mclp"](data.cost, data.weights, p, fixed=problem.fixed, constraints=free, service_radius=T)
-    s_cov = mclp.solve(solver=solver, time_limit=time_limit)
+    s_cov = _coverage_optimum(problem, data, p, T, solver, time_limit)
     med = MODELS["pmedian"](exact_time_cost(data), data.weights, p, fixed=problem.fixed, constraints=free)
     s_time = med.solve(solver=solver, time_limit=time_limit)
     today = plans.score_times(data, data.before, T)
@@ -230,7 +230,41 @@ def efficiency(problem, data: plans.PlanData, plan, T: float, solver: str = "hig
     )  # fmt: skip
     eff.swaps_coverage = plans.best_swaps(data, plan, T, allowed, "coverage", TOP_SWAPS, groups)
     eff.swaps_time = plans.best_swaps(data, plan, T, allowed, "time", TOP_SWAPS, groups)
+    eff.band = efficiency_band(problem, data, plan, eff, solver, time_limit)
     return eff
+
+
+def _coverage_optimum(problem, data: plans.PlanData, p: int, T: float, solver: str, time_limit: float):
+    """The MCLP optimum for ``p`` new sites and radius ``T`` (any allowed site; the plan's own are no requirement)."""
+    free = _without_required(problem.constraints)
+    mclp = MODELS["mclp"](data.cost, data.weights, p, fixed=problem.fixed, constraints=free, service_radius=T)
+    return mclp.solve(solver=solver, time_limit=time_limit)
+
+
+def efficiency_band(problem, data: plans.PlanData, plan, eff: Efficiency, solver: str = "highs", time_limit: float = 600,
+                    assumptions=None) -> dict:  # fmt: skip
+    """Plan efficiency under each drive-time assumption of :mod:`siting.uncertainty`, with its band.
+
+    Every minute × ``f`` is the radius ``T / f`` on the same matrix: the coverage optimum is solved
+    again for it (a proven optimum when its status is ``optimal``). The p-median optimum does not
+    move (``f`` multiplies every plan's person-minutes alike), so the mean-time efficiency is the
+    same under every assumption; it is recomputed from the scaled means all the same.
+    """
+    from siting.uncertainty import ASSUMPTIONS, band
+
+    at_cov, at_time, status = {}, {}, {}
+    for a in assumptions or ASSUMPTIONS:
+        Tf = eff.T / a.factor
+        s = _coverage_optimum(problem, data, len(plan), Tf, solver, time_limit)
+        today = plans.score_times(data, data.before, Tf)["pop_within_T"]
+        gain = plans.score(data, s.selected, Tf)["pop_within_T"] - today
+        at_cov[a.name] = (plans.score(data, plan, Tf)["pop_within_T"] - today) / gain if gain > 0 else math.nan
+        f = a.factor
+        t_today, t_plan, t_opt = (f * x["mean_time"] for x in (eff.today, eff.plan, eff.optimum_time))
+        at_time[a.name] = (t_today - t_plan) / (t_today - t_opt) if t_today > t_opt else math.nan
+        status[a.name] = {"coverage_optimum": s.status, "gap": s.gap, "threshold_minutes_unscaled": Tf}
+    return {"coverage_efficiency": band(eff.coverage, at_cov), "mean_time_efficiency": band(eff.mean_time, at_time),
+            "optimum_status": status}
 
 
 def _without_required(cons):
@@ -258,7 +292,7 @@ def efficiency_dict(eff: Efficiency, inputs) -> dict:
         "today": eff.today, "plan": eff.plan, "optimum_coverage": eff.optimum_coverage, "optimum_time": eff.optimum_time,
         "optimum_coverage_sites": _names(inputs, eff.optimum_coverage_sites),
         "optimum_time_sites": _names(inputs, eff.optimum_time_sites), "optimum_status": eff.status,
-        "top_swaps_coverage": swaps(eff.swaps_coverage), "top_swaps_time": swaps(eff.swaps_time),
+        "top_swaps_coverage": swaps(eff.swaps_coverage), "top_swaps_time": swaps(eff.swaps_time), "band": eff.band,
         "swaps_note": "the best single swap (give up one site of the plan, open another) for each municipality to open in, best first",
     }  # fmt: skip
 

@@ -130,3 +130,11 @@ def test_bad_table_is_one_clear_error(tmp_path, table, edit, field, capsys):
     assert main(["network", "check", "--file", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(path) in err and "Traceback" not in err
+
+
+def test_band_factors_follow_the_validation_table(ratios):
+    """The uncertainty band's drive-time factors (siting.uncertainty) are the road rows' 10th and 90th percentile."""
+    from siting.uncertainty import ROAD_RATIO_P10, ROAD_RATIO_P90, ROAD_ROWS
+
+    road = summarize(ratios)["road"]
+    assert (road["p10"], road["p90"], road["n"]) == (ROAD_RATIO_P10, ROAD_RATIO_P90, ROAD_ROWS)

@@ -144,6 +144,7 @@ def test_decided_plan_efficiency_and_swaps(decided):
     met = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     assert 0 < e["coverage_efficiency"] < 1 and 0 < e["mean_time_efficiency"] < 1
     assert met["efficiency"]["coverage_efficiency"] == e["coverage_efficiency"]
+    assert met["efficiency"]["band"] == e["band"] and {s["coverage_optimum"] for s in e["band"]["optimum_status"].values()} == {"optimal"}
     assert e["optimum_status"] == {"coverage": "optimal", "time": "optimal"}
     assert e["plan"]["share_within_T"] == pytest.approx(met["headline"]["share_within_T_after"], abs=1e-12)
     for key, unit in (("top_swaps_coverage", "coverage_change"), ("top_swaps_time", "time_saved_pop_min")):

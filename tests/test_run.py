@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from test_uncertainty import assert_bands_ordered
 
 from siting.cli import main
 from siting.metrics import summarize, weighted_quantile
@@ -51,6 +52,8 @@ def test_shipped_scenario_runs_end_to_end(name, tmp_path):
     assert len(props) == expected and list(props["rank"]) == list(range(1, expected + 1))
     h = met["headline"]
     assert h["share_within_T_after"] >= h["share_within_T_before"] - 1e-12
+    assert_bands_ordered(met)  # the uncertainty band of every headline figure (issue 25 §3)
+    assert man["band"]["assumptions"].keys() == {"low_times", "high_times"}
     assert met["national"]["before"]["population"] == pytest.approx(5_425_270)
     k = pd.read_csv(out / "kommuner.csv", dtype={"kommunenummer": str})
     assert len(k) == 356 and (k.time_after <= k.time_before + 1e-9).all()

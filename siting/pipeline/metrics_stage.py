@@ -15,6 +15,7 @@ from siting.pipeline.matrix import TimeMatrix
 from siting.pipeline.network_stage import Network
 from siting.scenario import Scenario
 from siting.style import ranked
+from siting.uncertainty import headline_band
 
 
 @dataclass
@@ -106,6 +107,11 @@ def compute_metrics_stage(sc: Scenario, inputs: Inputs, network: Network, tm: Ti
     graph = network.graph
     metrics = {"scenario": sc.name, "threshold_minutes": T, "network": graph.source, "is_estimate": bool(graph.is_estimate),
                "demand": describe_demand(demand), "headline": headline(inputs.weights, before, after, T), **metrics}  # fmt: skip
+    # the uncertainty band of every headline figure: the same times under a low and a high drive-time assumption
+    offences = demand["offences"].to_numpy(float) if inputs.offences is not None and "offences" in demand.columns else None
+    bands = headline_band(inputs.weights, before, after, T, offences)
+    metrics["headline"].update({k: b["value"] for k, b in bands.items() if k not in metrics["headline"]})
+    metrics["headline"]["band"] = bands
     proposals = site_table(inputs, sol.selected, before, after, nearest, T)
     status_by_k = _wish_status_by_kommune(kommuner, inputs.wishes)
     kom = kommuner.merge(kommune_table(demand, before, after), on="kommunenummer", how="left")

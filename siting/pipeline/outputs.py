@@ -18,6 +18,7 @@ from siting.pipeline.matrix import TimeMatrix
 from siting.pipeline.metrics_stage import RunMetrics
 from siting.pipeline.network_stage import Network
 from siting.scenario import Scenario
+from siting.uncertainty import describe as describe_band
 
 
 def write_outputs(out: Path, sc: Scenario, scenario_path: Path, inputs: Inputs, network: Network, tm: TimeMatrix,
@@ -56,7 +57,7 @@ def write_outputs(out: Path, sc: Scenario, scenario_path: Path, inputs: Inputs, 
         "cutoff": {k: v for k, v in sol.stats.items() if k.startswith(("cutoff_", "beyond_cutoff_"))},
         "new_sites": [str(sites.site_id.iloc[j]) for j in sol.selected], "stage_keys": keys, "matrix_cache": tm.cache,
         "cache_events": list(cache_events or []),
-        "timings_s": timer.stages, **(notes or {}),
+        "band": describe_band(), "timings_s": timer.stages, **(notes or {}),
     }  # fmt: skip
     with timer.stage("outputs"), atomic_dir(out, force=force, marker=RUN_MARKER) as tmp:
         pcsv = proposals.drop(columns="geometry").copy()
@@ -85,7 +86,8 @@ def write_outputs(out: Path, sc: Scenario, scenario_path: Path, inputs: Inputs, 
             analysis.sites.to_csv(tmp / "explain.csv", index=False)
             if analysis.efficiency is not None:
                 e = analysis.efficiency
-                metrics["efficiency"] = {k: e[k] for k in ("p", "threshold_minutes", "coverage_efficiency", "mean_time_efficiency")}
+                metrics["efficiency"] = {k: e[k] for k in ("p", "threshold_minutes", "coverage_efficiency", "mean_time_efficiency", "band")
+                                         if k in e}  # fmt: skip
                 (tmp / "efficiency.json").write_text(json.dumps(e, indent=2, ensure_ascii=False, default=float), encoding="utf-8")
             if analysis.alternatives is not None:
                 analysis.alternatives.to_csv(tmp / "alternatives.csv", index=False)

@@ -1,0 +1,140 @@
+"""Uncertainty bands: every headline figure under a low and a high drive-time assumption.
+
+The road network's times agree with sourced reference times only so far
+(``data/validation/drive_times.csv``, ``siting network check``, docs/network.md): on the 31 road
+rows the ratio tool / reference has median 1.00 and 10th–90th percentile 0.83–1.09. Read as "the
+real time is the tool's time divided by the ratio", the real times of four trips in five lie
+between the tool's time × 1/1.09 = 0.92 and × 1/0.83 = 1.20. The band puts every drive minute of a
+run (roads, off-road access, ferries) at these two factors:
+
+* ``low_times``: every minute × 1/1.09 (the tool as slow as the slowest tenth of the checks);
+* ``high_times``: every minute × 1/0.83.
+
+Scaling every time by ``f`` is the same as comparing the unscaled times with ``T / f`` and
+multiplying minutes by ``f``, so the band needs no new network, matrix or search: the figures of
+today's offices and of the plan follow from the run's own times (``before``, ``after``), and the
+optimum of a coverage model under an assumption is the optimum on the run's matrix with the radius
+``T / f``. The matrix rows are cut at each point's time to its nearest existing office; after
+scaling every row still holds every site that could serve it (the order of times is unchanged),
+so ``after = min(before, new sites in the row)`` stays exact for any threshold.
+
+A figure's band is the range of its values over the three assumptions (the run's own times and
+the two above): ``low ≤ value ≤ high`` always holds. A figure that grows with the threshold
+(people within T) or with the minutes (mean time) takes its ends from the two assumptions; a ratio
+such as plan efficiency need not. See docs/uncertainty.md.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from siting.metrics import summarize
+
+__all__ = ["ASSUMPTIONS", "ROAD_RATIO_P10", "ROAD_RATIO_P90", "Assumption", "band", "describe", "headline_band",
+           "headline_figures", "within_uncertainty"]  # fmt: skip
+
+#: 10th and 90th percentile of tool / reference on the road rows of the bundled validation table,
+#: default network (``siting network check``; tests/test_drive_time_validation.py keeps them in step).
+ROAD_RATIO_P10 = 0.83
+ROAD_RATIO_P90 = 1.09
+#: Road rows behind them.
+ROAD_ROWS = 31
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """A drive-time assumption: every minute of the run × ``factor``."""
+
+    name: str
+    factor: float
+    why: str
+
+
+#: The two assumptions of every band, low drive times first.
+ASSUMPTIONS: tuple[Assumption, ...] = (
+    Assumption("low_times", 1.0 / ROAD_RATIO_P90, f"every drive minute × 1/{ROAD_RATIO_P90:g} (road ratio tool/reference, 90th percentile)"),
+    Assumption("high_times", 1.0 / ROAD_RATIO_P10, f"every drive minute × 1/{ROAD_RATIO_P10:g} (road ratio tool/reference, 10th percentile)"),
+)  # fmt: skip
+
+
+def describe(assumptions=ASSUMPTIONS) -> dict:
+    """The band's assumptions for ``manifest.json``."""
+    return {
+        "method": "every headline figure recomputed with every drive minute (roads, access, ferries) scaled by each factor; "
+                  "exact reuse of the run's times and matrix (threshold T/f); the band is the range over the run's own times "
+                  "and the assumptions (docs/uncertainty.md)",
+        "assumptions": {a.name: {"factor": round(a.factor, 4), "why": a.why} for a in assumptions},
+        "validation": {"table": "data/validation/drive_times.csv", "road_rows": ROAD_ROWS, "road_ratio_p10": ROAD_RATIO_P10,
+                       "road_ratio_p90": ROAD_RATIO_P90},
+        "ferry_waits": "as in the run (not varied)",
+    }  # fmt: skip
+
+
+def band(value, at: dict) -> dict:
+    """A figure with its band: ``{"value", "low", "high", <assumption>: value under it, ...}``.
+
+    ``low``/``high`` are the least and greatest of ``value`` and the values under the assumptions
+    (non-finite values are left out of the range; all non-finite: ``low = high = value``).
+    """
+    vals = [float(v) for v in (value, *at.values()) if v is not None and math.isfinite(float(v))]
+    lo, hi = (min(vals), max(vals)) if vals else (value, value)
+    return {"value": value, "low": lo, "high": hi, **at}
+
+
+def headline_figures(weights: np.ndarray, before: np.ndarray, after: np.ndarray, T: float,
+                     offences: np.ndarray | None = None) -> dict:  # fmt: skip
+    """People and share within ``T``, mean and p90 minutes, before and after (and offences within T),
+    and the people newly within ``T``."""
+    w = np.asarray(weights, float)
+    total = float(w.sum())
+    out = {}
+    for key, t in (("before", before), ("after", after)):
+        t = np.asarray(t, float)
+        s = summarize(t, w)
+        inside = t <= T
+        out[f"people_within_T_{key}"] = float(w[inside].sum())
+        out[f"share_within_T_{key}"] = float(w[inside].sum() / total) if total else float("nan")
+        out[f"mean_time_{key}"] = s["mean"]
+        out[f"p90_{key}"] = s["p90"]
+        if offences is not None:
+            off = np.asarray(offences, float)
+            out[f"offences_within_T_{key}"] = float(off[inside].sum())
+            out[f"share_offences_within_T_{key}"] = float(off[inside].sum() / off.sum()) if off.sum() > 0 else float("nan")
+    out["people_newly_within_T"] = out["people_within_T_after"] - out["people_within_T_before"]
+    return out
+
+
+def headline_band(weights: np.ndarray, before: np.ndarray, after: np.ndarray, T: float, offences: np.ndarray | None = None,
+                  assumptions=ASSUMPTIONS) -> dict:  # fmt: skip
+    """:func:`headline_figures` with their bands (``{figure: band(...)}``), from the run's times.
+
+    ``before``/``after``: minutes from the nearest office today / with the plan (``inf`` =
+    unreachable). Under an assumption every minute is × its factor; nothing is searched again.
+    """
+    base = headline_figures(weights, before, after, T, offences)
+    at = {a.name: headline_figures(weights, np.asarray(before, float) * a.factor, np.asarray(after, float) * a.factor, T, offences)
+          for a in assumptions}  # fmt: skip
+    return {k: band(v, {n: at[n][k] for n in at}) for k, v in base.items()}
+
+
+def within_uncertainty(a: dict, b: dict) -> bool:
+    """Is the difference ``a − b`` of two banded figures (:func:`band` dicts from two runs, same
+    assumptions) within the drive-time uncertainty?
+
+    The difference is computed under every assumption (the run's own times included): when those
+    differences do not all have the same strict sign, the order of the two plans depends on the
+    drive-time assumption and the difference is within the uncertainty.
+    """
+    names = [k for k in a if k not in ("low", "high") and k in b]
+    diffs = [float(a[k]) - float(b[k]) for k in names if _finite(a[k]) and _finite(b[k])]
+    return not diffs or not (all(d > 0 for d in diffs) or all(d < 0 for d in diffs))
+
+
+def _finite(v) -> bool:
+    try:
+        return v is not None and math.isfinite(float(v))
+    except (TypeError, ValueError):
+        return False
