@@ -203,9 +203,10 @@ class Efficiency:
 
 
 def efficiency(problem, data: plans.PlanData, plan, T: float, solver: str = "highs", time_limit: float = 600,
-               groups: np.ndarray | None = None) -> Efficiency:  # fmt: skip
+               groups: np.ndarray | None = None, band=None, coverage: dict | None = None) -> Efficiency:  # fmt: skip
     """Plan efficiency against the MCLP and p-median optima for the same p and constraints; the
-    swaps are one per site to open, or one per ``groups`` label (e.g. municipality) when given."""
+    swaps are one per site to open, or one per ``groups`` label (e.g. municipality) when given;
+    the band under each drive-time assumption (:func:`efficiency_band`, with ``band`` and ``coverage``)."""
     plan = [int(j) for j in plan]
     p = len(plan)
     cons = problem.constraints
@@ -230,7 +231,7 @@ def efficiency(problem, data: plans.PlanData, plan, T: float, solver: str = "hig
     )  # fmt: skip
     eff.swaps_coverage = plans.best_swaps(data, plan, T, allowed, "coverage", TOP_SWAPS, groups)
     eff.swaps_time = plans.best_swaps(data, plan, T, allowed, "time", TOP_SWAPS, groups)
-    eff.band = efficiency_band(problem, data, plan, eff, solver, time_limit)
+    eff.band = efficiency_band(problem, data, plan, eff, solver, time_limit, band, coverage)
     return eff
 
 
@@ -242,28 +243,52 @@ def _coverage_optimum(problem, data: plans.PlanData, p: int, T: float, solver: s
 
 
 def efficiency_band(problem, data: plans.PlanData, plan, eff: Efficiency, solver: str = "highs", time_limit: float = 600,
-                    assumptions=None) -> dict:  # fmt: skip
+                    band=None, coverage: dict | None = None, assumptions=None) -> dict:  # fmt: skip
     """Plan efficiency under each drive-time assumption of :mod:`siting.uncertainty`, with its band.
 
-    Every minute × ``f`` is the radius ``T / f`` on the same matrix: the coverage optimum is solved
-    again for it (a proven optimum when its status is ``optimal``). The p-median optimum does not
-    move (``f`` multiplies every plan's person-minutes alike), so the mean-time efficiency is the
-    same under every assumption; it is recomputed from the scaled means all the same.
+    ``band``: the run's :class:`siting.pipeline.band_stage.BandTimes` (default: the run's times ×
+    each factor of ``assumptions``). Where the times are the run's × ``f``, the coverage optimum is
+    the optimum on the same matrix with radius ``T / f``; on a rebuilt network (ferry waits varied)
+    it is the optimum on ``coverage[name]`` (the points beyond ``T`` today and their sites within
+    ``T``, :meth:`BandTimes.coverage`), today's and the plan's coverage from the band's own times.
+    Either way the optimum is solved again (proven when its status is ``optimal``). The p-median
+    optimum does not move under a uniform factor, so the mean-time efficiency is the same under
+    every assumption; on a rebuilt network that is an approximation (the ferry waits do not enter it).
     """
-    from siting.uncertainty import ASSUMPTIONS, band
+    from siting.uncertainty import ASSUMPTIONS
+    from siting.uncertainty import band as banded
 
+    if band is None:
+        from siting.pipeline.band_stage import BandTimes
+
+        band = [BandTimes(a) for a in assumptions or ASSUMPTIONS]
+    w, T, p = data.weights, eff.T, len(plan)
     at_cov, at_time, status = {}, {}, {}
-    for a in assumptions or ASSUMPTIONS:
-        Tf = eff.T / a.factor
-        s = _coverage_optimum(problem, data, len(plan), Tf, solver, time_limit)
-        today = plans.score_times(data, data.before, Tf)["pop_within_T"]
-        gain = plans.score(data, s.selected, Tf)["pop_within_T"] - today
-        at_cov[a.name] = (plans.score(data, plan, Tf)["pop_within_T"] - today) / gain if gain > 0 else math.nan
+    for b in band:
+        a = b.assumption
+        if b.network is None:
+            Tf = T / a.factor
+            s = _coverage_optimum(problem, data, p, Tf, solver, time_limit)
+            today = plans.score_times(data, data.before, Tf)["pop_within_T"]
+            mine = plans.score(data, plan, Tf)["pop_within_T"]
+            best = plans.score(data, s.selected, Tf)["pop_within_T"]
+            status[b.name] = {"coverage_optimum": s.status, "gap": s.gap, "radius_on_run_matrix": Tf}
+        else:
+            rows, cost = coverage[b.name]
+            today, mine = float(w[b.before <= T].sum()), float(w[b.after <= T].sum())
+            s = MODELS["mclp"](cost, w[rows], p, fixed=problem.fixed, constraints=_without_required(problem.constraints),
+                               service_radius=T).solve(solver=solver, time_limit=time_limit)  # fmt: skip
+            reached = sp.csr_array(cost)[:, s.selected].tocsr()
+            hit = np.zeros(len(rows), bool)
+            hit[np.repeat(np.arange(len(rows)), np.diff(reached.indptr))[reached.data <= T]] = True
+            best = today + float(w[rows][hit].sum())
+            status[b.name] = {"coverage_optimum": s.status, "gap": s.gap, "points_beyond_T": int(len(rows)),
+                              "mean_time_efficiency": "approximated: uniform factor, ferry waits as in the run"}  # fmt: skip
+        at_cov[b.name] = (mine - today) / (best - today) if best > today else math.nan
         f = a.factor
         t_today, t_plan, t_opt = (f * x["mean_time"] for x in (eff.today, eff.plan, eff.optimum_time))
-        at_time[a.name] = (t_today - t_plan) / (t_today - t_opt) if t_today > t_opt else math.nan
-        status[a.name] = {"coverage_optimum": s.status, "gap": s.gap, "threshold_minutes_unscaled": Tf}
-    return {"coverage_efficiency": band(eff.coverage, at_cov), "mean_time_efficiency": band(eff.mean_time, at_time),
+        at_time[b.name] = (t_today - t_plan) / (t_today - t_opt) if t_today > t_opt else math.nan
+    return {"coverage_efficiency": banded(eff.coverage, at_cov), "mean_time_efficiency": banded(eff.mean_time, at_time),
             "optimum_status": status}
 
 
@@ -308,8 +333,10 @@ class PlanAnalysis:
     alternatives: pd.DataFrame | None = None
 
 
-def analyse(sc, inputs, tm, far, problem, sol, with_efficiency: bool = False, k: int = 0, within: float | None = None) -> PlanAnalysis:
-    """Explain the solution's sites; optionally efficiency (evaluate runs) and k alternatives."""
+def analyse(sc, inputs, tm, far, problem, sol, with_efficiency: bool = False, k: int = 0, within: float | None = None,
+            band=None) -> PlanAnalysis:  # fmt: skip
+    """Explain the solution's sites; optionally efficiency (evaluate runs, with its band under the
+    drive-time assumptions of ``band``, the run's band stage) and k alternatives."""
     data = plans.PlanData.from_stages(inputs, tm, far)
     T = float(sc.model.threshold_minutes)
     cons = problem.constraints
@@ -317,7 +344,9 @@ def analyse(sc, inputs, tm, far, problem, sol, with_efficiency: bool = False, k:
     plan = [int(j) for j in sol.selected]
     out = PlanAnalysis(explain_sites(inputs, data, plan, T, allowed))
     if with_efficiency and plan:
-        eff = efficiency(problem, data, plan, T, sc.solver.name, sc.solver.time_limit, inputs.sites.kommunenummer.to_numpy(str))
+        coverage = {b.name: b.coverage(inputs, T) for b in band or [] if b.network is not None}
+        eff = efficiency(problem, data, plan, T, sc.solver.name, sc.solver.time_limit, inputs.sites.kommunenummer.to_numpy(str),
+                         band, coverage)  # fmt: skip
         out.efficiency = efficiency_dict(eff, inputs)
     if k > 0:
         alt = alternatives(sc, problem, tm, k, within, first=sol)

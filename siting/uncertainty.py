@@ -3,25 +3,31 @@
 The road network's times agree with sourced reference times only so far
 (``data/validation/drive_times.csv``, ``siting network check``, docs/network.md): on the 31 road
 rows the ratio tool / reference has median 1.00 and 10th–90th percentile 0.83–1.09. Read as "the
-real time is the tool's time divided by the ratio", the real times of four trips in five lie
-between the tool's time × 1/1.09 = 0.92 and × 1/0.83 = 1.20. The band puts every drive minute of a
-run (roads, off-road access, ferries) at these two factors:
+real time is the tool's time divided by the ratio", the real drive times of four trips in five lie
+between the tool's × 1/1.09 = 0.92 and × 1/0.83 = 1.20. Ferry waits are the other unknown: the
+run expects half a headway; a traveller may find the ferry at the quay or just missed it.
 
-* ``low_times``: every minute × 1/1.09 (the tool as slow as the slowest tenth of the checks);
-* ``high_times``: every minute × 1/0.83.
+* ``low_times``: every drive minute (roads, off-road access, ferries on the flat speed rule)
+  × 1/1.09, and no ferry wait;
+* ``high_times``: every drive minute × 1/0.83, and a full headway's wait (twice the expected wait).
 
-Scaling every time by ``f`` is the same as comparing the unscaled times with ``T / f`` and
-multiplying minutes by ``f``, so the band needs no new network, matrix or search: the figures of
-today's offices and of the plan follow from the run's own times (``before``, ``after``), and the
-optimum of a coverage model under an assumption is the optimum on the run's matrix with the radius
-``T / f``. The matrix rows are cut at each point's time to its nearest existing office; after
-scaling every row still holds every site that could serve it (the order of times is unchanged),
-so ``after = min(before, new sites in the row)`` stays exact for any threshold.
+Published ferry crossing times are kept. Two ways to get a run's times under an assumption, both
+exact (:mod:`siting.pipeline.band_stage` chooses):
+
+* a network **without ferries** (or the straight-line estimator): every minute is driving, so the
+  times are the run's own × the factor — no new network, matrix or search. Scaling every time by
+  ``f`` is the same as comparing with ``T / f`` and multiplying minutes by ``f``; the matrix rows are
+  cut at each point's time to its nearest existing office, which after scaling still holds every
+  site that could serve it, so ``after = min(before, new sites in the row)`` stays exact and a
+  coverage optimum under the assumption is the optimum on the run's matrix with radius ``T / f``;
+* a network **with ferries**: the network is rebuilt with the assumption's speeds and waits
+  (``speed_factor``, ``access_speed_kmh``, ``ferry_speed_kmh`` / f; ``ferry_wait`` 0 or
+  ``full_headway``; cached like any network) and today's and the plan's times come from one
+  nearest-office search each; a coverage optimum from a small matrix of the points beyond ``T``.
 
 A figure's band is the range of its values over the three assumptions (the run's own times and
-the two above): ``low ≤ value ≤ high`` always holds. A figure that grows with the threshold
-(people within T) or with the minutes (mean time) takes its ends from the two assumptions; a ratio
-such as plan efficiency need not. See docs/uncertainty.md.
+the two above): ``low ≤ value ≤ high`` always holds. A figure that grows with the minutes takes
+its ends from the two assumptions; a ratio such as plan efficiency need not. See docs/uncertainty.md.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ import numpy as np
 from siting.metrics import summarize
 
 __all__ = ["ASSUMPTIONS", "ROAD_RATIO_P10", "ROAD_RATIO_P90", "Assumption", "band", "describe", "headline_band",
-           "headline_figures", "within_uncertainty"]  # fmt: skip
+           "headline_figures", "scaled", "within_uncertainty"]  # fmt: skip
 
 #: 10th and 90th percentile of tool / reference on the road rows of the bundled validation table,
 #: default network (``siting network check``; tests/test_drive_time_validation.py keeps them in step).
@@ -46,30 +52,34 @@ ROAD_ROWS = 31
 
 @dataclass(frozen=True)
 class Assumption:
-    """A drive-time assumption: every minute of the run × ``factor``."""
+    """A drive-time assumption: every drive minute × ``factor``; ferry waits × ``wait_scale``
+    (0: none; 2: a full headway where the run expects half of one)."""
 
     name: str
     factor: float
+    wait_scale: float
     why: str
 
 
 #: The two assumptions of every band, low drive times first.
 ASSUMPTIONS: tuple[Assumption, ...] = (
-    Assumption("low_times", 1.0 / ROAD_RATIO_P90, f"every drive minute × 1/{ROAD_RATIO_P90:g} (road ratio tool/reference, 90th percentile)"),
-    Assumption("high_times", 1.0 / ROAD_RATIO_P10, f"every drive minute × 1/{ROAD_RATIO_P10:g} (road ratio tool/reference, 10th percentile)"),
+    Assumption("low_times", 1.0 / ROAD_RATIO_P90, 0.0,
+               f"drive minutes × 1/{ROAD_RATIO_P90:g} (road ratio tool/reference, 90th percentile); no ferry wait"),
+    Assumption("high_times", 1.0 / ROAD_RATIO_P10, 2.0,
+               f"drive minutes × 1/{ROAD_RATIO_P10:g} (road ratio tool/reference, 10th percentile); a full headway's ferry wait"),
 )  # fmt: skip
 
 
-def describe(assumptions=ASSUMPTIONS) -> dict:
-    """The band's assumptions for ``manifest.json``."""
+def describe(assumptions=ASSUMPTIONS, how: dict | None = None) -> dict:
+    """The band's assumptions for ``manifest.json`` (``how``: what the band stage did per assumption)."""
     return {
-        "method": "every headline figure recomputed with every drive minute (roads, access, ferries) scaled by each factor; "
-                  "exact reuse of the run's times and matrix (threshold T/f); the band is the range over the run's own times "
-                  "and the assumptions (docs/uncertainty.md)",
-        "assumptions": {a.name: {"factor": round(a.factor, 4), "why": a.why} for a in assumptions},
+        "method": "every headline figure recomputed under each assumption (the run's times × the factor on a network without "
+                  "ferries; a network rebuilt with the assumption's speeds and ferry waits otherwise); the band is the range over "
+                  "the run's own times and the assumptions (docs/uncertainty.md)",
+        "assumptions": {a.name: {"factor": round(a.factor, 4), "ferry_wait_scale": a.wait_scale, "why": a.why,
+                                 **((how or {}).get(a.name) or {})} for a in assumptions},
         "validation": {"table": "data/validation/drive_times.csv", "road_rows": ROAD_ROWS, "road_ratio_p10": ROAD_RATIO_P10,
                        "road_ratio_p90": ROAD_RATIO_P90},
-        "ferry_waits": "as in the run (not varied)",
     }  # fmt: skip
 
 
@@ -108,16 +118,23 @@ def headline_figures(weights: np.ndarray, before: np.ndarray, after: np.ndarray,
 
 
 def headline_band(weights: np.ndarray, before: np.ndarray, after: np.ndarray, T: float, offences: np.ndarray | None = None,
-                  assumptions=ASSUMPTIONS) -> dict:  # fmt: skip
-    """:func:`headline_figures` with their bands (``{figure: band(...)}``), from the run's times.
+                  at: dict | None = None) -> dict:  # fmt: skip
+    """:func:`headline_figures` with their bands (``{figure: band(...)}``).
 
-    ``before``/``after``: minutes from the nearest office today / with the plan (``inf`` =
-    unreachable). Under an assumption every minute is × its factor; nothing is searched again.
+    ``before``/``after``: the run's minutes from the nearest office today / with the plan (``inf`` =
+    unreachable). ``at``: ``{assumption name: (before, after)}`` under each assumption; default:
+    the run's times × each factor of :data:`ASSUMPTIONS` (exact on a network without ferries).
     """
     base = headline_figures(weights, before, after, T, offences)
-    at = {a.name: headline_figures(weights, np.asarray(before, float) * a.factor, np.asarray(after, float) * a.factor, T, offences)
-          for a in assumptions}  # fmt: skip
-    return {k: band(v, {n: at[n][k] for n in at}) for k, v in base.items()}
+    if at is None:
+        at = {a.name: scaled(before, after, a.factor) for a in ASSUMPTIONS}
+    figs = {n: headline_figures(weights, b, a, T, offences) for n, (b, a) in at.items()}
+    return {k: band(v, {n: figs[n][k] for n in figs}) for k, v in base.items()}
+
+
+def scaled(before: np.ndarray, after: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
+    """Every minute × ``factor`` (``inf`` stays ``inf``)."""
+    return np.asarray(before, float) * factor, np.asarray(after, float) * factor
 
 
 def within_uncertainty(a: dict, b: dict) -> bool:

@@ -83,3 +83,7 @@ def test_wait_rule(tmp_path):
     assert math.isclose(w, 1080 / 12 / 2) and "departures" in how
     assert route_wait(rows.loc["e-f"], "half_headway", 15) == (15.0, "fallback wait")
     assert route_wait(rows.loc["a-b"], 7.5, 15) == (7.5, "fixed")
+    # the whole headway (the high end of the uncertainty band): twice the expected wait, the same fallback
+    assert route_wait(rows.loc["a-b"], "full_headway", 15) == (30.0, "full headway")
+    assert math.isclose(route_wait(rows.loc["c-d"], "full_headway", 15)[0], 1080 / 12)
+    assert route_wait(rows.loc["e-f"], "full_headway", 15) == (15.0, "fallback wait")

@@ -106,7 +106,7 @@ def test_scaling_every_minute_equals_a_rebuilt_network(instance, f):
     a2, _ = after_times(rebuilt, inputs, open_sites)  # the metrics stage's own search on the rebuilt network
     np.testing.assert_allclose(a2, f * a1, rtol=1e-12)
     w, off = inputs.weights, inputs.demand.offences.to_numpy()
-    got = headline_band(w, tm1.before, a1, T, off, assumptions=[Assumption("f", f, "test")])
+    got = headline_band(w, tm1.before, a1, T, off, at={"f": (tm1.before * f, a1 * f)})
     want = headline_figures(w, tm2.before, a2, T, off)
     for key in ("people_within_T_before", "people_within_T_after", "offences_within_T_after", "share_within_T_after"):
         assert got[key]["f"] == want[key], key  # exact: the same points fall within T
@@ -117,7 +117,7 @@ def test_scaling_every_minute_equals_a_rebuilt_network(instance, f):
     problem = Problem(w, inputs.fixed, SiteConstraints(), np.full(len(w), "x"))
     e1 = efficiency(problem, d1, plan, T)
     e2 = efficiency(problem, d2, plan, T)
-    b = efficiency_band(problem, d1, plan, e1, assumptions=[Assumption("f", f, "test")])
+    b = efficiency_band(problem, d1, plan, e1, assumptions=[Assumption("f", f, 1.0, "test")])
     assert b["optimum_status"]["f"]["coverage_optimum"] == "optimal"
     assert b["coverage_efficiency"]["f"] == pytest.approx(e2.coverage, rel=1e-12)
     assert b["mean_time_efficiency"]["f"] == pytest.approx(e2.mean_time, rel=1e-9)

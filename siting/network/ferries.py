@@ -134,14 +134,17 @@ def route_wait(row, rule, fallback: float) -> tuple[float, str]:
     """Expected wait for boarding a sourced route, and how it was obtained.
 
     ``rule`` is ``"half_headway"`` (half the daytime headway; from ``departures_per_day`` spread
-    over :data:`SERVICE_DAY_MINUTES` when no headway is given; else ``fallback``) or fixed minutes.
+    over :data:`SERVICE_DAY_MINUTES` when no headway is given; else ``fallback``),
+    ``"full_headway"`` (the whole headway: the ferry just missed; the high end of the uncertainty
+    band, :mod:`siting.uncertainty`) or fixed minutes.
     """
-    if rule != "half_headway":
+    if rule not in ("half_headway", "full_headway"):
         return float(rule), "fixed"
+    share, what = (0.5, "half") if rule == "half_headway" else (1.0, "full")
     if not math.isnan(row["headway_minutes"]):
-        return row["headway_minutes"] / 2.0, "half headway"
+        return row["headway_minutes"] * share, f"{what} headway"
     if not math.isnan(row["departures_per_day"]):
-        return SERVICE_DAY_MINUTES / row["departures_per_day"] / 2.0, "half of service day / departures"
+        return SERVICE_DAY_MINUTES / row["departures_per_day"] * share, f"{what} of service day / departures"
     return float(fallback), "fallback wait"
 
 
@@ -330,7 +333,8 @@ def ferry_edges(spec, ends_xy: np.ndarray, lengths_m: np.ndarray, end_node: np.n
     sw.append(flat[generic] + spec.ferry_wait_minutes)
     info = {
         "file": table_file,
-        "rule": f"wait {spec.ferry_wait}" if spec.ferry_wait != "half_headway" else "wait half the daytime headway",
+        "rule": {"half_headway": "wait half the daytime headway", "full_headway": "wait a full daytime headway"}.get(
+            spec.ferry_wait, f"wait {spec.ferry_wait}"),
         "routes_used": len(used),
         "links_from_table": len(covered),
         "links_closed": len(closed),

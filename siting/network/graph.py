@@ -31,9 +31,10 @@ class NetworkSpec(BaseModel):
         bundled ``data/roads/n1000_veglenke.npz``).
     ferries : bool
         Use car ferries (OSM ``route=ferry``, N1000 ``typeVeg=bilferje``).
-    ferry_wait : "half_headway" or float
+    ferry_wait : "half_headway", "full_headway" or float
         Expected wait when boarding a ferry route of the sourced table (``data/roads/ferries.csv``,
-        input ``ferries``): half its daytime headway, or these fixed minutes for every sourced route.
+        input ``ferries``): half its daytime headway, the whole headway (the ferry just missed), or
+        these fixed minutes for every sourced route.
     ferry_table : bool
         Use the sourced ferry table for the Kartverket ferry links it covers (crossing time from the
         table, one wait per crossing); ``false``: the flat rule below for every link.
@@ -58,7 +59,7 @@ class NetworkSpec(BaseModel):
 
     path: UserPath | None = None
     ferries: bool = True
-    ferry_wait: Literal["half_headway"] | float = "half_headway"
+    ferry_wait: Literal["half_headway", "full_headway"] | float = "half_headway"
     ferry_table: bool = True
     ferry_wait_minutes: float = Field(15.0, ge=0, le=720)
     ferry_speed_kmh: float = Field(25.0, ge=1, le=100)
@@ -72,10 +73,10 @@ class NetworkSpec(BaseModel):
     @field_validator("ferry_wait", mode="before")
     @classmethod
     def _ferry_wait(cls, v):
-        if v == "half_headway":
+        if v in ("half_headway", "full_headway"):
             return v
         if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 720:
-            raise ValueError(f"{v!r}: use half_headway or a number of minutes from 0 to 720")
+            raise ValueError(f"{v!r}: use half_headway, full_headway or a number of minutes from 0 to 720")
         return float(v)
 
     def weighting_key(self) -> dict:

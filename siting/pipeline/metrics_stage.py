@@ -95,8 +95,10 @@ def site_table(inputs: Inputs, selected, before: np.ndarray, after: np.ndarray, 
     return ranked(gpd.GeoDataFrame(rows, geometry="geometry", crs=25833), "pop_newly_covered").reset_index(drop=True)
 
 
-def compute_metrics_stage(sc: Scenario, inputs: Inputs, network: Network, tm: TimeMatrix, sol: Solution) -> RunMetrics:
-    """Stage 5: before/after metrics, per-proposal and per-municipality tables. No I/O."""
+def compute_metrics_stage(sc: Scenario, inputs: Inputs, network: Network, tm: TimeMatrix, sol: Solution, band=None) -> RunMetrics:
+    """Stage 5: before/after metrics, per-proposal and per-municipality tables, the headline's
+    uncertainty band from ``band`` (:func:`siting.pipeline.band_stage.band_stage`; default: the
+    run's times × each factor). No I/O."""
     from siting.metrics import compute_metrics, kommune_table
 
     T = sc.model.threshold_minutes
@@ -109,7 +111,8 @@ def compute_metrics_stage(sc: Scenario, inputs: Inputs, network: Network, tm: Ti
                "demand": describe_demand(demand), "headline": headline(inputs.weights, before, after, T), **metrics}  # fmt: skip
     # the uncertainty band of every headline figure: the same times under a low and a high drive-time assumption
     offences = demand["offences"].to_numpy(float) if inputs.offences is not None and "offences" in demand.columns else None
-    bands = headline_band(inputs.weights, before, after, T, offences)
+    at = {b.name: b.times(before, after) for b in band} if band is not None else None
+    bands = headline_band(inputs.weights, before, after, T, offences, at=at)
     metrics["headline"].update({k: b["value"] for k, b in bands.items() if k not in metrics["headline"]})
     metrics["headline"]["band"] = bands
     proposals = site_table(inputs, sol.selected, before, after, nearest, T)

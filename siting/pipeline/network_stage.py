@@ -55,12 +55,13 @@ def network_spec(sc: Scenario) -> NetworkSpec:
     return NetworkSpec(**{**sc.network.model_dump(exclude={"cutoff_minutes"}), "path": sc.input_paths().get("roads")})
 
 
-def load_network_stage(sc: Scenario, timer: Timer | None = None) -> Network:
-    """Stage 2: the road graph (disk cache in :func:`siting.network.build_network`, memo here)."""
+def load_network_stage(sc: Scenario, timer: Timer | None = None, spec: NetworkSpec | None = None) -> Network:
+    """Stage 2: the road graph (disk cache in :func:`siting.network.build_network`, memo here);
+    ``spec``: other network settings than the scenario's (the uncertainty band's networks)."""
     from siting.network import load_network
 
     timer = timer or Timer()
-    spec = network_spec(sc)
+    spec = spec or network_spec(sc)
     ferries = sc.input_paths().get("ferries")
     key = network_key(spec, ferries)
     hit = _NETWORKS.get(key)
@@ -78,5 +79,3 @@ def load_network_stage(sc: Scenario, timer: Timer | None = None) -> Network:
     out = Network(graph, key, content)
     _NETWORKS.put(key, out)
     return out
-
-

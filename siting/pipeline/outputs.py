@@ -57,7 +57,7 @@ def write_outputs(out: Path, sc: Scenario, scenario_path: Path, inputs: Inputs, 
         "cutoff": {k: v for k, v in sol.stats.items() if k.startswith(("cutoff_", "beyond_cutoff_"))},
         "new_sites": [str(sites.site_id.iloc[j]) for j in sol.selected], "stage_keys": keys, "matrix_cache": tm.cache,
         "cache_events": list(cache_events or []),
-        "band": describe_band(), "timings_s": timer.stages, **(notes or {}),
+        "band": describe_band(), "timings_s": timer.stages, **(notes or {}),  # notes["band"]: what the band stage did
     }  # fmt: skip
     with timer.stage("outputs"), atomic_dir(out, force=force, marker=RUN_MARKER) as tmp:
         pcsv = proposals.drop(columns="geometry").copy()

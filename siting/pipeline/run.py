@@ -11,6 +11,7 @@ from siting import cache
 from siting.errors import InfeasibleError
 from siting.io import atomic_path, check_output_dir
 from siting.paths import MAPS_DIR, SCENARIO_DIR
+from siting.pipeline.band_stage import band_stage
 from siting.pipeline.inputs_stage import load_inputs
 from siting.pipeline.keys import RUN_MARKER, Timer
 from siting.pipeline.matrix import drive_time_matrix, far_rows, matrix_floor
@@ -18,6 +19,7 @@ from siting.pipeline.metrics_stage import compute_metrics_stage
 from siting.pipeline.model import build_problem, solve_model
 from siting.pipeline.network_stage import load_network_stage
 from siting.pipeline.outputs import write_outputs
+from siting.uncertainty import describe as describe_band
 
 log = logging.getLogger(__name__)
 
@@ -55,18 +57,21 @@ def run_scenario(path: str | Path, out: str | Path | None = None, force: bool = 
             log.warning("the %g-min drive-time cutoff may have changed the optimum (%d demand points, population %.0f, have no "
                         "open office within it); raise network.cutoff_minutes", sol.stats["cutoff_minutes"],
                         sol.stats["beyond_cutoff_points"], sol.stats["beyond_cutoff_population"])  # fmt: skip
+        with timer.stage("band"):  # today's and the plan's times under the low and the high drive-time assumption
+            band = band_stage(sc, inputs, network, sol.open_sites)
         with timer.stage("metrics"):
-            result = compute_metrics_stage(sc, inputs, network, tm, sol)
+            result = compute_metrics_stage(sc, inputs, network, tm, sol, band)
         analysis = None
         if len(sol.selected):
             from siting.explain import analyse
 
             with timer.stage("explain"):
                 far = far_rows(network, inputs, tm, timer)
-                analysis = analyse(sc, inputs, tm, far, problem, sol, with_efficiency=sc.model.type == "evaluate")
+                analysis = analyse(sc, inputs, tm, far, problem, sol, with_efficiency=sc.model.type == "evaluate", band=band)
         keys = {"inputs": inputs.key, "network": network.key, "network_content": network.content_key, "matrix": tm.key}
+        notes = {**problem.notes, "band": describe_band(how={b.name: b.describe() for b in band})}
         write_outputs(out, sc, Path(path), inputs, network, tm, sol, result, timer, keys, force=force, t_start=t_start,
-                      notes=problem.notes, analysis=analysis, cache_events=cache_events)  # fmt: skip
+                      notes=notes, analysis=analysis, cache_events=cache_events)  # fmt: skip
     if copy_map and sc.outputs.map and sc.outputs.maps_copy and Path(path).resolve().parent == SCENARIO_DIR.resolve():
         with atomic_path(MAPS_DIR / f"{sc.name}.html") as tmpmap:
             shutil.copyfile(out / "map.html", tmpmap)
