@@ -26,9 +26,15 @@ from siting.errors import SitingError
 from siting.i18n import Lang, t
 from siting.io import atomic_path, atomic_write_text
 from siting.style import PLAN_COLORS, ROUND, TODAY_COLOR, TODAY_FILL, number_axis
+from siting.uncertainty import difference, people_step
 
 COLUMNS = ["scenario", "model", "status", "new_offices", "T", "within_T_before", "within_T_after",
-           "within_30", "within_45", "mean_min", "median_min", "p90_min", "max_min"]  # fmt: skip
+           "within_30", "within_45", "mean_min", "median_min", "p90_min", "max_min",
+           "within_T_after_low", "within_T_after_high", "people_newly_within_T", "people_newly_within_T_low",
+           "people_newly_within_T_high", "mean_min_low", "mean_min_high"]  # fmt: skip
+#: Banded headline figures in ``comparison.csv``: column prefix → ``metrics.json`` headline key
+#: (``_low``/``_high``: the ends of the drive-time uncertainty band, empty for runs without one).
+BANDED = {"within_T_after": "share_within_T_after", "people_newly_within_T": "people_newly_within_T", "mean_min": "mean_time_after"}
 
 
 def load_run(run: str | Path) -> tuple[dict, dict, pd.DataFrame]:
@@ -73,7 +79,11 @@ def compare_table(runs: list[str | Path]) -> pd.DataFrame:
             "T": m["threshold_minutes"], "within_T_before": h["share_within_T_before"], "within_T_after": h["share_within_T_after"],
             "within_30": a["share_within_30"], "within_45": a["share_within_45"], "mean_min": a["mean"],
             "median_min": a["median"], "p90_min": a["p90"], "max_min": a["max"],
+            "people_newly_within_T": i18n.value_of(h.get("people_newly_within_T")),
         })  # fmt: skip
+        for col, key in BANDED.items():
+            b = i18n.band_for(h, key) or {}
+            rows[-1].update({f"{col}_low": b.get("low"), f"{col}_high": b.get("high")})
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -228,8 +238,10 @@ def _save(fig, path: Path) -> None:
 
 def display_table(runs, lang: str | None = None) -> tuple[pd.DataFrame, dict]:
     """The comparison for readers: one row per run with plain column headers in ``lang``, people
-    next to every share (rounded as :data:`siting.style.ROUND` says), and the formatters per column
-    (the cells hold the numbers)."""
+    next to every share, the people newly within T, and the formatters per column (the cells hold
+    the numbers). A figure with a drive-time uncertainty band (:mod:`siting.uncertainty`) prints
+    it, ``41 000 (28 000–56 000)``, people rounded by the band's width
+    (:func:`siting.uncertainty.people_step`), else as :data:`siting.style.ROUND` says."""
     lang = runs_lang(runs, lang)
     rows, T_all = [], set()
     v = i18n.value_of
@@ -238,23 +250,67 @@ def display_table(runs, lang: str | None = None) -> tuple[pd.DataFrame, dict]:
         h, a = m["headline"], m["national"]["after"]
         pop = v(m["national"]["before"].get("population"))
         T_all.add(float(m["threshold_minutes"]))
+        gain = v(h.get("people_newly_within_T"))
+        if gain is None and pop:  # runs written before the band: from the shares
+            gain = (v(h["share_within_T_after"]) - v(h["share_within_T_before"])) * pop
         rows.append({"plan": i18n.plan_title(man, lang), "new": len(man["new_sites"]), "T": float(m["threshold_minutes"]),
-                     "before": (v(h["share_within_T_before"]), pop), "after": (v(h["share_within_T_after"]), pop,
-                                                                            i18n.band_for(h, "share_within_T_after")),
+                     "before": (v(h["share_within_T_before"]), pop, i18n.band_for(h, "share_within_T_before"),
+                                i18n.band_for(h, "people_within_T_before")),
+                     "after": (v(h["share_within_T_after"]), pop, i18n.band_for(h, "share_within_T_after"),
+                               i18n.band_for(h, "people_within_T_after")),
+                     "gain": (gain, i18n.band_for(h, "people_newly_within_T")),
                      "w30": (v(a["share_within_30"]), pop), "w45": (v(a["share_within_45"]), pop),
-                     "mean": v(a["mean"]), "median": v(a["median"]), "p90": v(a["p90"]), "max": v(a["max"])})  # fmt: skip
-    cols = {k: t(f"c.col.{k}", lang) for k in ("plan", "new", "T", "before", "after", "w30", "w45", "mean", "median", "p90", "max")}
+                     "mean": (v(a["mean"]), i18n.band_for(h, "mean_time_after")), "median": v(a["median"]), "p90": v(a["p90"]),
+                     "max": v(a["max"])})  # fmt: skip
+    keys = ("plan", "new", "T", "before", "after", "gain", "w30", "w45", "mean", "median", "p90", "max")
+    cols = {k: t(f"c.col.{k}", lang) for k in keys}
     df = pd.DataFrame(rows).rename(columns=cols)
 
     def share(x):
-        s, pop, band = (*x, None)[:3]
-        people = f" ({i18n.people(s * pop, ROUND['people_national'], lang)})" if pop else ""
+        s, pop, band, pband = (*x, None, None)[:4]
+        people = f" ({i18n.people(s * pop, people_step(pband, ROUND['people_national']), lang)})" if pop else ""  # band: the share's
         return i18n.with_band(i18n.pct(s, 1, lang), band, lambda b: i18n.pct(b, 1, lang), lang) + people
 
     mins = lambda x: i18n.minutes(x, 1, lang)  # noqa: E731
-    fmt = {cols["T"]: lambda x: i18n.minutes(x, 0, lang), cols["mean"]: mins, cols["median"]: mins, cols["p90"]: mins, cols["max"]: mins,
+    fmt = {cols["T"]: lambda x: i18n.minutes(x, 0, lang), cols["mean"]: lambda x: i18n.with_band(mins(x[0]), x[1], mins, lang),
+           cols["median"]: mins, cols["p90"]: mins, cols["max"]: mins, cols["gain"]: lambda x: banded_people(x[0], x[1], lang),
            **{cols[k]: share for k in ("before", "after", "w30", "w45")}}  # fmt: skip
     return df, fmt
+
+
+def banded_people(value, band: dict | None, lang: Lang, step: int | None = None) -> str:
+    """People with their band, both rounded to a step the band's width allows: ``41 000 (28 000–56 000)``."""
+    step = step or people_step(band, ROUND["people_national"])
+    return i18n.with_band(i18n.people(value, step, lang), band, lambda x: i18n.people(x, step, lang), lang)
+
+
+def difference_lines(runs, lang: str | None = None) -> list[str]:
+    """Each run against the first one with the same threshold: the difference in people within T and
+    in mean drive time under the runs' own times and under every drive-time assumption, and whether
+    it is within the drive-time uncertainty (the differences under the assumptions do not all have
+    the same sign; :func:`siting.uncertainty.difference`). Runs without bands give no line."""
+    lang = runs_lang(runs, lang)
+    loaded = [load_run(r) for r in runs]
+    out = []
+    for i, (m, man, _) in enumerate(loaded):
+        T = float(m["threshold_minutes"])
+        ref = next((j for j, (mj, _, _) in enumerate(loaded[:i]) if float(mj["threshold_minutes"]) == T), None)
+        if ref is None:
+            continue
+        ma, mana = loaded[ref][0], loaded[ref][1]
+        for key, what in (("people_within_T_after", "c.diff.people"), ("mean_time_after", "c.diff.mean")):
+            d = difference(i18n.band_for(m["headline"], key), i18n.band_for(ma["headline"], key))
+            if d is None:
+                continue
+            if key == "people_within_T_after":
+                step = people_step(d, ROUND["people_national"])
+                fmt = lambda x, step=step: i18n.signed_people(x, step, lang)  # noqa: E731
+            else:
+                fmt = lambda x: i18n.signed(x, 1, lang) + i18n.NBSP + "min"  # noqa: E731
+            within = d["within"] or fmt(d["value"]) == fmt(0.0)  # a difference that rounds to nothing is none
+            out.append(t(what, lang, b=man["scenario"], a=mana["scenario"], T=T, d=fmt(d["value"]), lo=fmt(d["low"]),
+                         hi=fmt(d["high"]), verdict=t("c.within" if within else "c.beyond", lang)))  # fmt: skip
+    return out
 
 
 def plot_cumulative(runs, path: Path, lang: str | None = None) -> None:
@@ -272,7 +328,8 @@ def write_comparison(runs, out: Path, lang: str | None = None) -> pd.DataFrame:
     with atomic_path(out / "comparison.csv") as tmp:
         table.to_csv(tmp, index=False)
     shown, fmt = display_table(runs, lang)
-    atomic_write_text(out / "comparison.md", _md(shown, fmt))
+    diffs = difference_lines(runs, lang)
+    atomic_write_text(out / "comparison.md", _md(shown, fmt) + ("\n" + "\n".join(f"- {x}" for x in diffs) + "\n" if diffs else ""))
     plot_cumulative(runs, out / "cumulative.png", lang)
     plot_districts(runs, out / "districts.png", lang)
     return table

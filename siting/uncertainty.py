@@ -40,7 +40,7 @@ import numpy as np
 from siting.metrics import summarize
 
 __all__ = ["ASSUMPTIONS", "ROAD_RATIO_P10", "ROAD_RATIO_P90", "Assumption", "band", "describe", "headline_band",
-           "headline_figures", "scaled", "within_uncertainty"]  # fmt: skip
+           "headline_figures", "difference", "people_step", "scaled", "within_uncertainty"]  # fmt: skip
 
 #: 10th and 90th percentile of tool / reference on the road rows of the bundled validation table,
 #: default network (``siting network check``; tests/test_drive_time_validation.py keeps them in step).
@@ -145,9 +145,30 @@ def within_uncertainty(a: dict, b: dict) -> bool:
     differences do not all have the same strict sign, the order of the two plans depends on the
     drive-time assumption and the difference is within the uncertainty.
     """
-    names = [k for k in a if k not in ("low", "high") and k in b]
-    diffs = [float(a[k]) - float(b[k]) for k in names if _finite(a[k]) and _finite(b[k])]
-    return not diffs or not (all(d > 0 for d in diffs) or all(d < 0 for d in diffs))
+    d = difference(a, b)
+    return d is None or d["within"]
+
+
+def difference(a: dict, b: dict) -> dict | None:
+    """The band of ``a − b`` (two banded figures of two runs): the difference under the runs' own
+    times and under every assumption both carry, with ``within``: the differences do not all have
+    the same strict sign (see :func:`within_uncertainty`). None without a finite value."""
+    if not (isinstance(a, dict) and isinstance(b, dict) and _finite(a.get("value")) and _finite(b.get("value"))):
+        return None
+    names = [k for k in a if k not in ("value", "low", "high") and k in b and _finite(a[k]) and _finite(b[k])]
+    out = band(float(a["value"]) - float(b["value"]), {k: float(a[k]) - float(b[k]) for k in names})
+    diffs = [out["value"], *(out[k] for k in names)]
+    out["within"] = not (all(d > 0 for d in diffs) or all(d < 0 for d in diffs))
+    return out
+
+
+def people_step(b: dict | None, minimum: int = 100) -> int:
+    """Rounding step for a count with band ``b``: a power of ten no finer than a quarter of the
+    band's width (and no finer than ``minimum``): a band 9 000 wide → thousands."""
+    if not isinstance(b, dict) or not (_finite(b.get("low")) and _finite(b.get("high"))):
+        return minimum
+    width = float(b["high"]) - float(b["low"])
+    return minimum if width <= 4 * minimum else max(minimum, 10 ** math.floor(math.log10(width / 4)))
 
 
 def _finite(v) -> bool:

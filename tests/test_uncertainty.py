@@ -163,3 +163,45 @@ def assert_bands_ordered(metrics: dict) -> None:
     assert people["low"] == people["high_times"] < people["value"] < people["low_times"] == people["high"]
     mean = bands["mean_time_after"]
     assert mean["low"] == mean["low_times"] < mean["value"] < mean["high_times"] == mean["high"]
+
+
+def _run_folder(path, name, people, gain, mean):
+    """A SYNTHETIC run folder with just what `siting compare` reads: banded people within 30 min, gain and mean."""
+    import json
+
+    pop = 5_000_000.0
+    bands = {"people_within_T_after": people, "people_newly_within_T": gain, "mean_time_after": mean,
+             "share_within_T_after": {k: v / pop for k, v in people.items()}}  # fmt: skip
+    h = {"share_within_T_before": 0.9, "share_within_T_after": people["value"] / pop, "mean_time_before": 11.0,
+         "mean_time_after": mean["value"], "people_newly_within_T": gain["value"], "band": bands}  # fmt: skip
+    after = {"share_within_30": h["share_within_T_after"], "share_within_45": 0.98, "mean": mean["value"], "median": 6.0, "p90": 20.0,
+             "max": 300.0}  # fmt: skip
+    m = {"threshold_minutes": 30, "headline": h, "national": {"before": {"population": pop}, "after": after}}
+    man = {"scenario": name, "model": "evaluate", "status": "evaluated", "new_sites": ["a"] * 20, "language": "en"}
+    path.mkdir()
+    (path / "metrics.json").write_text(json.dumps(m), encoding="utf-8")
+    (path / "manifest.json").write_text(json.dumps(man), encoding="utf-8")
+    (path / "kommuner.csv").write_text("kommunenummer,politidistrikt\n0301,Oslo\n", encoding="utf-8")
+    return path
+
+
+def _b(value, low_times, high_times):
+    return band(value, {"low_times": low_times, "high_times": high_times})
+
+
+def test_compare_prints_bands_and_calls_small_differences_within_the_uncertainty(tmp_path):
+    from siting.compare import difference_lines, display_table
+
+    a = _run_folder(tmp_path / "a", "plan-a", _b(4_540_900, 4_590_000, 4_480_000), _b(40_900, 45_000, 36_000), _b(12.0, 11.0, 14.5))
+    # b: more people than a under the run's times and the high drive times, fewer under the low ones
+    b = _run_folder(tmp_path / "b", "plan-b", _b(4_541_500, 4_589_000, 4_481_000), _b(41_500, 44_000, 37_000), _b(11.0, 10.1, 13.3))
+    lines = difference_lines([a, b], "en")
+    assert lines[0].startswith("plan-b vs plan-a: +600 people within 30 min (−1\u202f000 to +1\u202f000") and lines[0].endswith(
+        ": within the drive-time uncertainty")  # the order of the two plans depends on the drive-time assumption
+    assert "−1.0\u00a0min mean drive time (−1.2\u00a0min to −0.9\u00a0min" in lines[1] and lines[1].endswith(": beyond the drive-time uncertainty")
+    nb = difference_lines([a, b], "nb")
+    assert nb[0].endswith(": innenfor usikkerheten i kjøretidene") and nb[1].endswith(": større enn usikkerheten i kjøretidene")
+    shown, fmt = display_table([a, b], "en")
+    gain = fmt["Newly within T"](shown["Newly within T"].iloc[0])
+    assert gain == "41\u202f000 (36\u202f000–45\u202f000)"  # a band 9 000 wide: thousands, value and ends alike
+    assert fmt["Mean drive time"](shown["Mean drive time"].iloc[0]) == "12.0\u00a0min (11.0\u00a0min–14.5\u00a0min)"

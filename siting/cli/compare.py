@@ -17,14 +17,17 @@ def handle(args) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from siting.compare import write_comparison
+    from siting.compare import difference_lines, display_table, write_comparison
 
-    table = write_comparison(args.runs, args.out, args.lang)
-    t = Table(title="Scenario comparison (after; shares of population)")
-    for c in table.columns:
+    write_comparison(args.runs, args.out, args.lang)
+    shown, fmt = display_table(args.runs, args.lang)
+    t = Table(title="siting compare")
+    for c in shown.columns:
         t.add_column(c)
-    for row in table.itertuples(index=False):
-        t.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
-    Console(width=200).print(t)
+    for row in shown.itertuples(index=False):
+        t.add_row(*[str(fmt[c](v)) if c in fmt else str(v) for c, v in zip(shown.columns, row, strict=True)])
+    Console(width=240).print(t)
+    for line in difference_lines(args.runs, args.lang):
+        print(line)
     print(f"wrote {args.out}/comparison.csv, comparison.md, cumulative.png, districts.png")
     return 0
