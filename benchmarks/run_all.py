@@ -1,7 +1,7 @@
 """All performance benchmarks of issue 17 side by side, as one table.
 
-    python benchmarks/run_all.py --quick     # ≤ 2 min: matrix engines, MCLP/p-median vs spopt, formulations, pmed35/36
-    python benchmarks/run_all.py             # + national 250 m targets, 100-run sweep, OR-Library pmed35–40
+    python benchmarks/run_all.py --quick     # ≤ 2 min: matrix engines, MCLP/p-median vs spopt, formulations, pmed35/36, rl1304 p=5/100
+    python benchmarks/run_all.py             # + national 250 m targets, 100-run sweep, OR-Library pmed35–40, rl1304 p=5…500, fl1400
 
 Columns: instance, this project (s), the reference and its time (s), ratio (reference ÷ ours), and the
 equality check (max |Δ time| for matrices, equal objective for models). References: the previous engine
@@ -238,6 +238,33 @@ def bench_pmed(ks=(35, 36, 37, 38, 39, 40), time_limit=120):
             f"peak {d['peak_mb']:.0f} MB (target 2 048)")  # fmt: skip
 
 
+TSPLIB_TARGET = {"rl1304": 30, "fl1400": 600}  # seconds (issue 23); runs may take twice as long before they stop
+
+
+def bench_tsplib(cases):
+    """TSPLIB p-median instances (every city a client and a site, floored Euclidean distances), each in a
+    fresh process (bench_tsplib.py); the check is the published optimum where one was found, else the proven bound."""
+    for name, p in cases:
+        target = TSPLIB_TARGET[name]
+        limit = 2 * target if name == "rl1304" else target
+        r = subprocess.run([sys.executable, str(HERE / "bench_tsplib.py"), name, str(p), "--time-limit", str(limit)],
+                           capture_output=True, text=True)  # fmt: skip
+        if r.returncode:
+            row(f"TSPLIB {name} p={p}", None, "target", target, f"failed: {r.stderr.strip().splitlines()[-1:]}")
+            continue
+        d = json.loads(r.stdout.strip().splitlines()[-1])
+        opt = d["optimum"]
+        check = (f"published optimum {opt}: {'equal' if round(d['objective']) == opt else 'DIFFERENT'}" if opt is not None
+                 else "no published optimum found")  # fmt: skip
+        row(f"TSPLIB {name} (n={d['n']}, p={p}, dense)", d["seconds"], "target", target,
+            f"{d['status']}, objective {d['objective']:.0f}, bound {d['bound']:.0f}, {check}; CPU {d['cpu_seconds']:.1f} s; "
+            f"{d['nodes']} B&B nodes, {d['radius_mip_nodes']} to HiGHS; peak {d['peak_mb']:.0f} MB")  # fmt: skip
+
+
+RL1304 = [("rl1304", p) for p in (5, 10, 20, 50, 100, 200, 300, 400, 500)]
+FL1400 = [("fl1400", p) for p in (10, 50, 100, 200)]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="the ≤ 2 min subset")
@@ -249,6 +276,7 @@ def main() -> None:
     bench_matrix(graph, grid, 2000, 1000, n_sample=10 if args.quick else 30)
     bench_models_vs_spopt(graph, grid, *((600, 60, 5) if args.quick else (1000, 100, 10)))
     bench_pmed((35, 36) if args.quick else (35, 36, 37, 38, 39, 40))
+    bench_tsplib([("rl1304", 5), ("rl1304", 100)] if args.quick else RL1304 + FL1400)
     if not args.quick:
         bench_matrix(graph, grid, 20000, 1000, n_sample=20)
         bench_national()

@@ -1,34 +1,36 @@
-"""Exact p-median on a dense cost block at any p: Lagrangian bound, client radii, radius MIP on HiGHS.
+"""Nodes of the p-median branch-and-bound solved whole by HiGHS: client radii and a truncated radius MIP.
 
 The Lagrangian branch-and-bound of :mod:`.lagrangian` proves small p fast, but at large p its tree
 grows (rl1304, p = 100: 4 800 nodes in 60 s without closing a 0.03 % gap): its subgradient bound
-stays a little below the LP bound, and the LP bound is often the optimum. Here the tree search is
-left to HiGHS on a radius formulation made small by three proofs, each valid for every plan
-cheaper than the incumbent ``UB`` (the only plans still of interest):
+stays a little below the LP bound, and the LP bound is often the optimum. So each node first asks
+whether a small exact MIP can finish it (:class:`RadiusSubtree`, given to
+:func:`.lagrangian.pmedian_branch_and_bound` as ``subtree``). Three proofs, each valid for every plan
+of the node cheaper than the incumbent ``UB`` (the only plans still of interest), make it small:
 
-1. **Lagrangian bound and site fixing** (as in :mod:`.lagrangian`): ``L(λ) = Σ_i λ_i + Σ_{p smallest}
-   ρ_j`` with ``ρ_j = Σ_i min(0, c_ij − λ_i)``; a site whose forced opening (closing) lifts ``L``
-   above ``UB`` is closed (opened).
-2. **Client radii.** A plan in which client ``i`` has no open site cheaper than ``R`` costs at least
-   ``Σ_{k≠i} λ_k + R + Σ_{j ∈ S} ρ_j`` (client ``i`` at its true cost, the others by the Lagrangian
-   bound; leaving ``i`` out of ``ρ`` only raises it), and ``S`` avoids the sites cheaper than ``R``:
-   the Lagrangian selection loses those and gains at least the next smallest ``ρ``. The smallest
-   ``R_i`` at which this exceeds ``UB`` is a radius every better plan serves client ``i`` within.
+1. **Site fixing** (as in :mod:`.lagrangian`): with ``L(λ) = Σ_i λ_i + Σ_{p smallest} ρ_j``,
+   ``ρ_j = Σ_i min(0, c_ij − λ_i)``, a site whose forced opening (closing) lifts ``L`` above ``UB``
+   is closed (opened).
+2. **Client radii** (:func:`client_radii`). A plan ``S`` in which client ``i`` has no open site
+   cheaper than ``R`` costs at least ``Σ_{k≠i} λ_k + R + Σ_{j ∈ S} ρ_j`` (client ``i`` at its true
+   cost, the others by the Lagrangian bound; leaving ``i`` out of ``ρ`` only raises it), and ``S``
+   avoids the sites cheaper than ``R``: the Lagrangian selection loses those and gains at least the
+   next smallest ``ρ``. The smallest ``R_i`` at which this exceeds ``UB`` is a radius every better
+   plan serves client ``i`` within (a site fixed open cheaper than ``R`` ends it there).
 3. **Radius formulation truncated at the radii** (Elloumi 2010; García, Labbé & Marín 2011, who
-   grow such radii iteratively): per client only the sites cheaper than ``R_i`` enter its levels
-   (:func:`.radius.build_radius`), and a client left without any of them is charged ``R_i + UB``,
-   so no plan outside the radii can look better than the incumbent. For every better plan the
-   truncated objective is its true cost; HiGHS solves it with ``UB`` as objective cut-off.
+   grow such radii iteratively; here they are proven at once): per client only the sites cheaper
+   than ``R_i`` enter its levels (:func:`.radius.build_radius`) and a client served by none of them
+   is charged its largest cost. Every plan's truncated cost is then at least its true cost, and
+   equal for every plan better than ``UB``; HiGHS solves it with ``UB`` as objective cut-off.
 
-The MIP's optimum below ``UB`` is the optimum; no solution below the cut-off proves the incumbent.
-A time-limited run reports ``min(UB, max(L, HiGHS bound))``, a proof like the optimum itself.
-The number of level entries shrinks as p grows (radii are a few sites wide), which is where the
-branch-and-bound struggles; at small p the radii are wide and the tree search is cheaper.
+The MIP's optimum below the cut-off is the node's optimum; no solution below it closes the node.
+The model shrinks as p grows (radii a few sites wide), exactly where the tree search struggles; at
+small p the radii are wide and the node is branched instead.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 
@@ -87,9 +89,10 @@ class RadiusSubtree:
     model) and ``mip_nodes`` count what it did.
     """
 
-    def __init__(self, limit: int = 60_000, log: Callable[[str], None] | None = None):
+    def __init__(self, limit: int = 60_000, log: Callable[[str], None] | None = None, log_path: str | None = None):
         self.limit = limit
         self.say = log or (lambda _msg: None)
+        self.log_path = log_path or os.devnull  # where HiGHS's banner goes (printed by C code on creation)
         self.calls = self.solved = self.entries = self.mip_nodes = 0
 
     def _model(self, c, lam, rho, bound, p, level, keep):
@@ -119,7 +122,7 @@ class RadiusSubtree:
         cols = np.flatnonzero(~closed)
         self.solved += 1
         self.say(f"radius MIP: {len(cols)} sites ({int(opened.sum())} open), {rm.n_nodes} levels, {len(rm.level_sites)} level entries")
-        lp = _radius_highs(rm, cols, p, opened[cols], level, deadline, integer=False)
+        lp = _radius_highs(rm, cols, p, opened[cols], level, deadline, integer=False, banner=self.log_path)
         lp.run()
         plan = None
         if lp.getModelStatus() == highspy.HighsModelStatus.kOptimal:
@@ -132,7 +135,7 @@ class RadiusSubtree:
             few &= ~closed
             small = self._model(c, lam, rho, bound, p, level, few)
             if small is not None and few.sum() >= p:
-                h = _radius_highs(small, np.flatnonzero(few), p, opened[few], level, deadline)
+                h = _radius_highs(small, np.flatnonzero(few), p, opened[few], level, deadline, banner=self.log_path)
                 h.run()
                 if h.getSolution().value_valid:
                     pick = np.flatnonzero(few)[np.asarray(h.getSolution().col_value)[: int(few.sum())] > 0.5]
@@ -150,7 +153,7 @@ class RadiusSubtree:
                             rm = self._model(c, lam, rho, bound, p, level, ~closed)
                             self.say(f"incumbent {value:.6g} (restricted MIP + interchange); {len(rm.level_sites)} level entries")
         self.entries = max(self.entries, len(rm.level_sites))
-        h = _radius_highs(rm, cols, p, opened[cols], level, deadline)
+        h = _radius_highs(rm, cols, p, opened[cols], level, deadline, banner=self.log_path)
         h.run()
         status, info = h.getModelStatus(), h.getInfo()
         self.mip_nodes += int(info.mip_node_count)
@@ -179,9 +182,12 @@ def _fix(rho: np.ndarray, bound: float, p: int, level: float) -> np.ndarray:
     return np.where(shut, np.inf, np.where(keep, -np.inf, rho))
 
 
-def _radius_highs(rm, cols: np.ndarray, p: int, opened: np.ndarray, cutoff: float, deadline: float, integer: bool = True):
+def _radius_highs(rm, cols: np.ndarray, p: int, opened: np.ndarray, cutoff: float, deadline: float, integer: bool = True,
+                  banner: str = os.devnull):  # fmt: skip
     """The radius MIP over ``cols`` (``y``: sites, then one ``z`` per trie node) as a HiGHS model."""
     import highspy
+
+    from .base import _stdout_to_log
 
     m, nz = len(cols), rm.n_nodes
     pos = np.full(int(cols.max()) + 1, -1)
@@ -193,7 +199,8 @@ def _radius_highs(rm, cols: np.ndarray, p: int, opened: np.ndarray, cutoff: floa
     v = np.r_[np.ones(nz), np.ones(len(rm.level_sites)), -np.ones(int(has_par.sum())), np.ones(m)]
     A = sp.csc_array((v, (r, k)), shape=(nz + 1, m + nz))
     A.sort_indices()
-    h = highspy.Highs()
+    with _stdout_to_log(banner):
+        h = highspy.Highs()
     for key, val in {"output_flag": False, "threads": 1, "random_seed": 0, "mip_rel_gap": 0.0, "mip_abs_gap": 0.0}.items():
         h.setOptionValue(key, val)
     if integer:  # only plans below the cut-off matter

@@ -232,6 +232,9 @@ def pmedian_branch_and_bound(
     proven = cut_bound(ub) if len(cols) < m else math.inf
     nodes = 0
     stack: list[tuple[np.ndarray, np.ndarray, np.ndarray, float]] = [(kf.copy(), np.zeros(len(cols), bool), lam, root)]
+    # root fixing again whenever the incumbent improves: a site the root's λ prices above it is closed in every node
+    root_extra = np.maximum(0.0, rho[cols] - kth)
+    shut_ub, shut = ub, np.zeros(len(cols), bool)
     status = "optimal"
     last_log = time.perf_counter()
     while stack:
@@ -240,6 +243,14 @@ def pmedian_branch_and_bound(
             break
         opened, closed, lam_parent, parent_bound = stack.pop()
         nodes += 1
+        if ub < shut_ub:
+            shut_ub, shut = ub, ~kf & (root + root_extra > prune_level(ub))
+        if (shut & opened).any():  # the node holds only plans the root bound puts above the incumbent
+            proven = min(proven, cut_bound(ub))
+            continue
+        if (shut & ~closed).any():
+            closed = closed | shut
+            proven = min(proven, cut_bound(ub))
         if closed.all() or (~closed).sum() < p:
             continue
         act = np.flatnonzero(~closed)
@@ -292,11 +303,12 @@ def pmedian_branch_and_bound(
             res = subtree(ck, np.where(opened, -np.inf, np.where(closed, np.inf, rho)), lam_node, lag, p, level, deadline)
             if res is not None:
                 plan, sub_bound, finished = res
-                if plan is not None and plan_cost(ck, plan) < ub:
+                better = plan is not None and plan_cost(ck, plan) < ub
+                if better:
                     best_plan, ub = [int(j) for j in plan], plan_cost(ck, plan)
                     say(f"node {nodes}: incumbent {ub:.6g} (radius MIP)")
                 if finished:  # nothing in the node below the level but that plan
-                    proven = min(proven, ub if plan is not None else (math.floor(level) + 1 if integral else level))
+                    proven = min(proven, ub if better else (math.floor(level) + 1 if integral else level))
                     continue
                 proven = min(proven, max(bound, sub_bound))
                 status = "time_limit"

@@ -219,7 +219,7 @@ class PMedian(SitingModel):
                 status = "optimal"
             else:
                 say = lambda m: log.write(m + "\n")  # noqa: E731
-                nodes = RadiusSubtree(log=say)
+                nodes = RadiusSubtree(log=say, log_path=log_path)
                 res = pmedian_branch_and_bound(cost, k, weights=weights, time_limit=time_limit, gap=gap, log=say, subtree=nodes)
                 chosen = np.r_[required, cols[res.chosen]].astype(int)
                 objective, bound, status = constant + res.objective, constant + res.bound, res.status

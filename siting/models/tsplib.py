@@ -5,8 +5,8 @@ EUC_2D``) and a ``NODE_COORD_SECTION`` of ``index x y`` lines (Reinelt 1991). Th
 these instances (Duran-Mateluna, Alès & Elloumi 2023, and the García, Labbé & Marín 2011 line of work
 it compares with) uses the **floored** Euclidean distance ``⌊√((xᵢ−xⱼ)² + (yᵢ−yⱼ)²)⌋`` (``rounding
 ="floor"``, the default here), not TSPLIB's own ``nint`` convention for tours (``rounding="nint"``);
-with floored distances this project's exact solver reproduces every published rl1304 optimum of
-:data:`OPTIMA` (``benchmarks/bench_tsplib.py``). Copies of rl1304 and fl1400 are in ``benchmarks/data``.
+with floored distances this project's exact solver proves the published rl1304 optima of :data:`OPTIMA`
+(``benchmarks/bench_tsplib.py``; p = 10 reaches the optimum but not yet its proof within the target). Copies of rl1304 and fl1400 are in ``benchmarks/data``.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-# Published optima, floored Euclidean distances: rl1304 from Duran-Mateluna, Alès & Elloumi (2023),
-# "An efficient Benders decomposition for the p-median problem", EJOR 308(1) 84–96, Table 2.
+# Published optima, floored Euclidean distances: rl1304 from Duran-Mateluna, Alès & Elloumi (2023), "An efficient
+# Benders decomposition for the p-median problem", European Journal of Operational Research, arXiv:2111.13405,
+# Table 2. No published fl1400 optimum with this convention was found (benchmarks report the proven bound).
 OPTIMA = {
     "rl1304": {5: 3099073, 10: 2134295, 20: 1412108, 50: 795012, 100: 491639, 200: 268573, 300: 177326, 400: 128332,
                500: 97024},
