@@ -121,3 +121,16 @@ def test_rl1304_slice_equals_the_radius_formulation():
     radius = PMedian.from_cost_matrix(D, w, 20, formulation="radius").solve()
     assert auto.solver == "lagrangian-bb" and auto.status == radius.status == "optimal"
     assert auto.objective == radius.objective == auto.bound
+
+
+@pytest.mark.parametrize("seed", [8, 38])
+@pytest.mark.parametrize("with_nodes", [False, True])
+def test_branching_needed_equals_the_radius_formulation(seed, with_nodes):
+    # synthetic points (80, p = 7) where the optimum needs the tree: a wrong prune there once lost it
+    rng = np.random.default_rng(seed)
+    xy = rng.random((80, 2))
+    c = np.floor(np.sqrt(((xy[:, None] - xy[None, :]) ** 2).sum(-1)) * 1000)
+    ref = PMedian.from_cost_matrix(c, np.ones(80), 7, formulation="radius").solve()
+    res = pmedian_branch_and_bound(c, 7, subtree=RadiusSubtree(limit=0) if with_nodes else None)
+    assert ref.status == res.status == "optimal"
+    assert res.objective == ref.objective == res.bound

@@ -234,7 +234,7 @@ def pmedian_branch_and_bound(
     stack: list[tuple[np.ndarray, np.ndarray, np.ndarray, float]] = [(kf.copy(), np.zeros(len(cols), bool), lam, root)]
     # root fixing again whenever the incumbent improves: a site the root's λ prices above it is closed in every node
     root_extra = np.maximum(0.0, rho[cols] - kth)
-    shut_ub, shut = ub, np.zeros(len(cols), bool)
+    shut_ub, root_shut = ub, np.zeros(len(cols), bool)
     status = "optimal"
     last_log = time.perf_counter()
     while stack:
@@ -244,12 +244,12 @@ def pmedian_branch_and_bound(
         opened, closed, lam_parent, parent_bound = stack.pop()
         nodes += 1
         if ub < shut_ub:
-            shut_ub, shut = ub, ~kf & (root + root_extra > prune_level(ub))
-        if (shut & opened).any():  # the node holds only plans the root bound puts above the incumbent
+            shut_ub, root_shut = ub, ~kf & (root + root_extra > prune_level(ub))
+        if (root_shut & opened).any():  # the node holds only plans the root bound puts above the incumbent
             proven = min(proven, cut_bound(ub))
             continue
-        if (shut & ~closed).any():
-            closed = closed | shut
+        if (root_shut & ~closed).any():
+            closed = closed | root_shut
             proven = min(proven, cut_bound(ub))
         if closed.all() or (~closed).sum() < p:
             continue
