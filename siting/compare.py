@@ -24,7 +24,7 @@ import pandas as pd
 from siting import i18n
 from siting.errors import SitingError
 from siting.i18n import Lang, t
-from siting.io import atomic_path, atomic_write_text
+from siting.io import atomic_dir, atomic_path, check_output_dir
 from siting.style import PLAN_COLORS, ROUND, TODAY_COLOR, TODAY_FILL, number_axis
 from siting.uncertainty import difference, people_step
 
@@ -35,6 +35,12 @@ COLUMNS = ["scenario", "model", "status", "new_offices", "T", "within_T_before",
 #: Banded headline figures in ``comparison.csv``: column prefix → ``metrics.json`` headline key
 #: (``_low``/``_high``: the ends of the drive-time uncertainty band, empty for runs without one).
 BANDED = {"within_T_after": "share_within_T_after", "people_newly_within_T": "people_newly_within_T", "mean_min": "mean_time_after"}
+
+
+#: What every reader of a run folder relies on (``metrics.json`` and ``manifest.json``).
+REQUIRED = {"metrics.json": ("threshold_minutes", "headline.share_within_T_before", "headline.share_within_T_after",
+                             "headline.mean_time_before", "headline.mean_time_after"),
+            "manifest.json": ("scenario", "new_sites")}  # fmt: skip
 
 
 def load_run(run: str | Path) -> tuple[dict, dict, pd.DataFrame]:
@@ -55,6 +61,16 @@ def load_run(run: str | Path) -> tuple[dict, dict, pd.DataFrame]:
             raise SitingError(f"{name} is damaged (not valid JSON{where}); rerun the scenario", path=run) from None
         if not isinstance(docs[name], dict):
             raise SitingError(f"{name} is damaged (not a JSON object); rerun the scenario", path=run)
+    for name, keys in REQUIRED.items():
+        doc = docs[name]
+        for key in keys:
+            parts = key.split(".")
+            for i, part in enumerate(parts):
+                if not isinstance(doc, dict) or part not in doc:
+                    raise SitingError(f"{name} lacks {'.'.join(parts[: i + 1])!r} (written by another version or edited); "
+                                      "rerun the scenario", path=run)  # fmt: skip
+                doc = doc[part]
+            doc = docs[name]
     try:
         kommuner = pd.read_csv(run / "kommuner.csv", dtype={"kommunenummer": str})
     except FileNotFoundError:
@@ -321,17 +337,20 @@ def plot_districts(runs, path: Path, lang: str | None = None) -> None:
     _save(districts_figure(runs, lang=lang), path)
 
 
-def write_comparison(runs, out: Path, lang: str | None = None) -> pd.DataFrame:
-    """``comparison.csv`` (raw columns), ``comparison.md`` (plain headers in ``lang``) and the plots."""
+def write_comparison(runs, out: Path, lang: str | None = None, force: bool = False) -> pd.DataFrame:
+    """The comparison folder ``out`` (atomically): ``comparison.csv`` (raw columns), ``comparison.md``
+    (plain headers in ``lang``) and the plots. An existing folder is replaced only with ``force``
+    and only if it is a comparison folder (``comparison.csv``), like a run folder."""
+    check_output_dir(out, force=force, marker="comparison.csv", what="comparison folder")  # before any work
     table = compare_table(runs)
-    out.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out / "comparison.csv") as tmp:
-        table.to_csv(tmp, index=False)
     shown, fmt = display_table(runs, lang)
     diffs = difference_lines(runs, lang)
-    atomic_write_text(out / "comparison.md", _md(shown, fmt) + ("\n" + "\n".join(f"- {x}" for x in diffs) + "\n" if diffs else ""))
-    plot_cumulative(runs, out / "cumulative.png", lang)
-    plot_districts(runs, out / "districts.png", lang)
+    with atomic_dir(out, force=force, marker="comparison.csv") as tmp:
+        table.to_csv(tmp / "comparison.csv", index=False)
+        (tmp / "comparison.md").write_text(_md(shown, fmt) + ("\n" + "\n".join(f"- {x}" for x in diffs) + "\n" if diffs else ""),
+                                           encoding="utf-8")  # fmt: skip
+        plot_cumulative(runs, tmp / "cumulative.png", lang)
+        plot_districts(runs, tmp / "districts.png", lang)
     return table
 
 

@@ -59,15 +59,21 @@ def explain_sites(inputs, data: plans.PlanData, plan, T: float, allowed: np.ndar
     rep_t = {r["site"]: r for r in plans.best_replacement(data, plan, T, allowed, "time")}
     kname = inputs.kommuner.set_index("kommunenummer")["name"]
     dk = inputs.demand.kommunenummer.to_numpy(str)
+    # the points each site serves, found once (a scan per site costs plan × points: hours at p = all candidates)
+    order = np.argsort(nearest, kind="stable")  # within a site: point order, so the sums are those of a mask
+    bounds = np.searchsorted(nearest[order], np.c_[plan, np.asarray(plan) + 1])
+    sv = nearest >= 0
+    per_kommune = pd.Series(w[sv]).groupby([nearest[sv], dk[sv]], sort=False).sum()
+    per_kommune = {j: g.droplevel(0) for j, g in per_kommune.groupby(level=0, sort=False)}
     rows = []
-    for rank, j in enumerate(plan, start=1):
-        served = nearest == j
-        by_k = pd.Series(w[served]).groupby(dk[served]).sum().sort_values(ascending=False)
+    for rank, (j, (lo, hi)) in enumerate(zip(plan, bounds, strict=True), start=1):
+        served = order[lo:hi]
+        by_k = per_kommune.get(j, pd.Series(dtype=float)).sort_index().sort_values(ascending=False)
         by_k = by_k[by_k >= 0.5]
         s = inputs.sites.iloc[j]
         row = {
             "rank": rank, "site_id": s.site_id, "name": s["name"], "kommune": s.kommune, "politidistrikt": s.politidistrikt,
-            "pop_newly_within_T": float(w[served & newly].sum()), "pop_served": float(w[served].sum()),
+            "pop_newly_within_T": float(w[served[newly[served]]].sum()), "pop_served": float(w[served].sum()),
             "kommuner_served": "; ".join(f"{kname.get(k, k)} {v:,.0f}" for k, v in by_k.items()), "n_kommuner_served": int(len(by_k)),
             "coverage_loss_if_removed": loss[j]["coverage_loss"], "time_loss_if_removed_pop_min": loss[j]["time_loss_pop_min"],
             "best_replacement_coverage": _names(inputs, [rep_c[j]["replacement"]])[0] if rep_c[j]["replacement"] >= 0 else "",
@@ -76,7 +82,7 @@ def explain_sites(inputs, data: plans.PlanData, plan, T: float, allowed: np.ndar
             "regret_pop_min": rep_t[j]["regret"],
         }  # fmt: skip
         if data.offences is not None:
-            row["offences_newly_within_T"] = float(data.offences[served & newly].sum())
+            row["offences_newly_within_T"] = float(data.offences[served[newly[served]]].sum())
             row["offences_loss_if_removed"] = loss[j]["offences_loss"]
         rows.append(row)
     return ranked(pd.DataFrame(rows), "pop_newly_within_T").reset_index(drop=True)

@@ -6,7 +6,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -39,6 +39,47 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+def _plain(value, path: str, nulls: dict):
+    """JSON-ready ``value``: numpy scalars and arrays as Python values, paths as text, and every
+    non-finite number as ``None`` (recorded in ``nulls`` under its dotted path as inf, -inf or nan)."""
+    import math
+
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {str(k): _plain(v, f"{path}.{k}" if path else str(k), nulls) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(v, f"{path}[{i}]", nulls) for i, v in enumerate(value)]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist(), path, nulls)
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        nulls[path] = "nan" if math.isnan(value) else "inf" if value > 0 else "-inf"
+        return None
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def json_text(obj, **kwargs) -> str:
+    """Strict JSON (RFC 8259: never ``Infinity`` or ``NaN``) of a result dict.
+
+    A number that is not finite is written as ``null`` and named, with what it was, under
+    ``"non_finite"`` (e.g. ``{"gap": "inf"}``: no bound was proven), so other tools' parsers read
+    the file and a reader still sees why the value is missing.
+    """
+    import json
+
+    nulls: dict[str, str] = {}
+    clean = _plain(obj, "", nulls)
+    if nulls and isinstance(clean, dict):
+        clean["non_finite"] = nulls
+    kwargs.setdefault("indent", 2)
+    kwargs.setdefault("ensure_ascii", False)
+    return json.dumps(clean, allow_nan=False, **kwargs)
+
+
 def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
@@ -64,6 +105,76 @@ def check_output_dir(path: str | os.PathLike, *, force: bool = False, marker: st
         if marker and not (path / marker).is_file():
             raise SitingError(f"exists but is not a {what} (no {marker}); --force replaces only {what}s: "
                               "choose another --out", path=path)  # fmt: skip
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise SitingError(f"cannot create the {what}: {parent} is a file; choose another --out", path=path)
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".siting-write-check-", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise SitingError(f"cannot write the {what} here ({exc.strerror or exc}); choose another --out", path=path) from None
+
+
+#: The mark in the ``<head>`` of every HTML page siting writes (maps, reports): what ``--force`` may replace.
+GENERATOR = '<meta name="generator" content="siting">'
+#: Marks of pages written before the generator mark (the map's stylesheet comment).
+_LEGACY_MARKS = ("/* siting decision-maker map (part of the siting package) */",)
+
+
+def mark_html(page: str) -> str:
+    """``page`` with :data:`GENERATOR` right after its ``<head>`` (once)."""
+    import re
+
+    if GENERATOR in page[:4096]:
+        return page
+    return re.sub(r"(<head(?:\s[^>]*)?>)", lambda m: m.group(1) + GENERATOR, page, count=1, flags=re.IGNORECASE)
+
+
+def html_by_siting(path: Path) -> bool:
+    """True for an HTML page siting wrote (its :data:`GENERATOR` mark, or an older map's stylesheet comment)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            head = fh.read(65536)
+    except OSError:
+        return False
+    return GENERATOR in head or any(m in head for m in _LEGACY_MARKS)
+
+
+def csv_with_header(columns) -> Callable[[Path], bool]:
+    """A test for :func:`check_output_file`: the file is a CSV whose header is exactly ``columns`` (what siting writes)."""
+
+    def test(path: Path) -> bool:
+        try:
+            with open(path, encoding="utf-8-sig", errors="replace") as fh:
+                return fh.readline().rstrip("\r\n").split(",") == list(columns)
+        except OSError:
+            return False
+
+    return test
+
+
+def check_output_file(path: str | os.PathLike, *, force: bool = False, written_by: Callable[[Path], bool] | None = None,
+                      what: str = "output file") -> None:  # fmt: skip
+    """Check, before any work, that ``path`` can be written: the file rule of ``siting run``.
+
+    An existing file is replaced only with ``force`` and only when ``written_by(path)`` says siting
+    wrote it (e.g. :func:`html_by_siting`); a folder is never replaced; the place must be
+    writable. Raises :class:`~siting.errors.SitingError` with one line naming the path and the fix.
+    """
+    from siting.errors import SitingError
+
+    path = Path(path)
+    if path.is_dir():
+        raise SitingError(f"is a folder; give a file name for the {what} (--out)", path=path)
+    if path.exists():
+        if not force:
+            raise SitingError("exists; use --force to overwrite it or choose another --out", path=path)
+        if written_by is not None and not written_by(path):
+            raise SitingError(f"exists and was not written by siting; --force replaces only siting's own {what}s: choose "
+                              "another --out", path=path)  # fmt: skip
     parent = path.parent
     while not parent.exists():
         parent = parent.parent

@@ -139,60 +139,101 @@ def score_times(data: PlanData, after: np.ndarray, T: float) -> dict:
     return out
 
 
-def _column_gain(data: PlanData, base: np.ndarray, T: float, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For every site at once: gain in ``weights`` within T and reduction of Σ weights × minutes
-    when that site is added to a plan whose times are ``base``."""
+def _entries(data: PlanData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (demand point, site, minutes) a site can serve: stored matrix entries for near rows,
+    the uncut block for far rows."""
     c = data.cost
     rows = c.indices
     cols = np.repeat(np.arange(c.shape[1]), np.diff(c.indptr))
     near = ~data._is_far[rows]
-    r, k, t = rows[near], cols[near], c.data[near]
-    # far rows: the uncut block
     fr, fk = np.nonzero(np.isfinite(data.far_cost))
-    r = np.r_[r, data.far_rows[fr]]
-    k = np.r_[k, fk]
-    t = np.r_[t, data.far_cost[fr, fk]]
-    b = base[r]
-    cov = (b > T) & (t <= T)
-    fin = np.isfinite(b)
-    saved = np.where(fin, np.maximum(b - t, 0.0), 0.0)
-    n = c.shape[1]
-    return (np.bincount(k, weights=weights[r] * cov, minlength=n), np.bincount(k, weights=weights[r] * saved, minlength=n))
+    return np.r_[rows[near], data.far_rows[fr]], np.r_[cols[near], fk], np.r_[c.data[near], data.far_cost[fr, fk]]
+
+
+def _removal(data: PlanData, plan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Times with the plan, the plan site serving each point, and each point's time if that site
+    alone were removed — for every site at once, from the best and second-best server per point
+    (one sort of the plan's columns instead of a rescore per site).
+
+    Returns ``after`` and ``nearest`` exactly as :func:`times` (ties: the existing office, then the
+    lower index) and ``without``: the time when ``nearest`` is closed (``after`` where ``nearest`` is -1).
+    """
+    n = len(data.before)
+    parts = [(np.arange(n), np.asarray(data.before, float), np.full(n, -1))]  # today's offices first on ties
+    for j in sorted({int(s) for s in plan}):
+        r, t = data.column(j)
+        parts.append((r, t, np.full(len(r), j)))
+    r, t, j = (np.concatenate(x) for x in zip(*parts, strict=True))
+    order = np.lexsort((j, t, r))
+    r, t, j = r[order], t[order], j[order]
+    first = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])  # one per point, in point order (each has its `before`)
+    after, nearest = t[first], j[first]
+    second = np.minimum(first + 1, len(r) - 1)
+    runner_up = np.where((first + 1 < len(r)) & (r[second] == np.arange(n)), t[second], np.inf)
+    return after, nearest, np.where(nearest >= 0, runner_up, after)
 
 
 def marginal_values(data: PlanData, plan, T: float) -> list[dict]:
     """Per plan site: people (and offences) within T and person-minutes lost if it alone were removed."""
     plan = [int(j) for j in plan]
-    full = score(data, plan, T)
-    after_full, _ = times(data, plan)
-    w = data.weights
+    after, nearest, without = _removal(data, plan)
+    w, n = data.weights, data.n_sites
+    own = nearest >= 0
+    lost = own & (after <= T) & (without > T)
+    fin = own & np.isfinite(without)
+    cov = np.bincount(nearest[lost], weights=w[lost], minlength=n)
+    minutes = np.bincount(nearest[fin], weights=w[fin] * (without[fin] - after[fin]), minlength=n)
+    off = np.bincount(nearest[lost], weights=data.offences[lost], minlength=n) if data.offences is not None else None
     out = []
     for j in plan:
-        rest = [s for s in plan if s != j]
-        a, _ = times(data, rest)
-        fin = np.isfinite(a) & np.isfinite(after_full)
-        row = {"site": j, "coverage_loss": full["pop_within_T"] - float(w[a <= T].sum()),
-               "time_loss_pop_min": _wsum(w[fin], a[fin] - after_full[fin])}  # fmt: skip
-        if data.offences is not None:
-            row["offences_loss"] = full["offences_within_T"] - float(data.offences[a <= T].sum())
+        row = {"site": j, "coverage_loss": float(cov[j]), "time_loss_pop_min": float(minutes[j])}
+        if off is not None:
+            row["offences_loss"] = float(off[j])
         out.append(row)
     return out
 
 
 def _swap_effects(data: PlanData, plan: list[int], T: float):
     """Per plan site ``j``: the effect of every single swap "give up ``j``, open site ``k``", as arrays
-    over all sites ``k``: the change in people within T and the person-minutes saved."""
-    w = data.weights
-    after_full, _ = times(data, plan)
-    fin_full = np.isfinite(after_full)
-    cov_full = float(w[after_full <= T].sum())
-    time_full = _wsum(w[fin_full], after_full[fin_full])
+    over all sites ``k``: the change in people within T and the person-minutes saved.
+
+    One pass over the matrix for all ``j``: what opening ``k`` gains on top of the whole plan,
+    corrected on the points ``j`` serves (whose time without ``j`` is their runner-up's), so the
+    work grows with the matrix plus plan × sites, not plan × matrix.
+    """
+    w, n = data.weights, data.n_sites
+    after, nearest, without = _removal(data, plan)
+    r, k, t = _entries(data)
+
+    def cov_gain(base, rows, minutes):  # people brought within T by the site of each entry
+        return w[rows] * ((base[rows] > T) & (minutes <= T))
+
+    def time_gain(base, rows, minutes):  # person-minutes the site of each entry saves
+        b = base[rows]
+        return w[rows] * np.where(np.isfinite(b), np.maximum(b - minutes, 0.0), 0.0)
+
+    owned = nearest[r] >= 0  # entries on points a plan site serves: their base changes when it closes
+    ro, ko, to = r[owned], k[owned], t[owned]
+    plan_sites = np.array(sorted({int(j) for j in plan}), dtype=int)
+    at = np.searchsorted(plan_sites, nearest[ro])
+    shape = (len(plan_sites), n)
+    fix_cov = sp.csr_array((cov_gain(without, ro, to) - cov_gain(after, ro, to), (at, ko)), shape=shape)
+    fix_time = sp.csr_array((time_gain(without, ro, to) - time_gain(after, ro, to), (at, ko)), shape=shape)
+    g_cov = np.bincount(k, weights=cov_gain(after, r, t), minlength=n)
+    g_time = np.bincount(k, weights=time_gain(after, r, t), minlength=n)
+    fin_full = np.isfinite(after)
+    cov_full = float(w[after <= T].sum())
+    time_full = _wsum(w[fin_full], after[fin_full])
+    own = nearest >= 0
+    lost = own & (after <= T) & (without > T)
+    cov_lost = np.bincount(nearest[lost], weights=w[lost], minlength=n)
+    fa, fw = own & fin_full, own & np.isfinite(without)
+    minutes_change = (np.bincount(nearest[fw], weights=w[fw] * without[fw], minlength=n)
+                      - np.bincount(nearest[fa], weights=w[fa] * after[fa], minlength=n))  # fmt: skip
     for j in plan:
-        a, _ = times(data, [s for s in plan if s != j])
-        cov_gain, time_gain = _column_gain(data, a, T, w)
-        fin = np.isfinite(a)
-        d_cov = float(w[a <= T].sum()) + cov_gain - cov_full  # people within T after the swap minus now
-        d_time = time_full - (_wsum(w[fin], a[fin]) - time_gain)  # person-minutes saved by the swap
+        i = int(np.searchsorted(plan_sites, j))
+        d_cov = (cov_full - cov_lost[j]) + (g_cov + fix_cov[[i]].toarray().ravel()) - cov_full  # people within T after the swap minus now
+        d_time = time_full - ((time_full + minutes_change[j]) - (g_time + fix_time[[i]].toarray().ravel()))  # person-minutes saved
         yield j, d_cov, d_time
 
 
@@ -212,7 +253,7 @@ def best_swaps(data: PlanData, plan, T: float, allowed: np.ndarray, objective: s
     in_plan[plan] = True
     ok = allowed & ~in_plan
     best: dict = {}
-    for j, d_cov, d_time in _swap_effects(data, plan, T):
+    for j, d_cov, d_time in _swap_effects(data, plan, T) if ok.any() else ():
         gain, other = (d_cov, d_time) if objective == "coverage" else (d_time, d_cov)
         for k in np.flatnonzero(ok & (gain > 1e-6)):
             key = groups[k] if groups is not None else int(k)
@@ -231,6 +272,8 @@ def best_replacement(data: PlanData, plan, T: float, allowed: np.ndarray, object
     plan = [int(j) for j in plan]
     in_plan = np.zeros(data.n_sites, bool)
     in_plan[plan] = True
+    if not (allowed & ~in_plan).any():  # every allowed site is in the plan (p = all candidates): nothing can replace
+        return [{"site": j, "replacement": -1, "regret": float("nan")} for j in plan]
     out = []
     for j, d_cov, d_time in _swap_effects(data, plan, T):
         # regret = objective now minus objective after the swap

@@ -33,12 +33,12 @@ Outputs (one folder, written atomically):
 
 from __future__ import annotations
 
-import csv
 import itertools
 import json
 import logging
 import math
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +49,7 @@ import yaml
 
 from siting import cache, pipeline, plans, safe_yaml
 from siting.errors import SitingError
-from siting.io import atomic_dir, check_output_dir
+from siting.io import atomic_dir, check_output_dir, json_text
 from siting.scenario import Scenario, error_message
 
 log = logging.getLogger(__name__)
@@ -108,11 +108,23 @@ def read_list(path: str | Path) -> list[dict]:
         if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
             raise SitingError("a YAML run list must be a list of mappings (key: value per run)", path=path)
         return [{str(k): v for k, v in r.items()} for r in data]
-    with open(path, newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    if not rows:
+    from siting.data.validate import csv_dialect, read_table
+
+    decimal_comma = csv_dialect(path)["decimal"] == ","  # Excel's dialect: 0,8 is 0.8
+    table = read_table(path, "run list", "give a CSV with a header of scenario keys, one run per row", dtype=str,
+                       keep_default_na=False)  # fmt: skip
+    if table.empty:
         raise SitingError("the run list has no rows (CSV with a header of scenario keys)", path=path)
-    return [{k.strip(): safe_yaml.safe_load(v) for k, v in r.items() if k and v not in (None, "")} for r in rows]
+
+    def value(text: str):
+        if decimal_comma and re.fullmatch(r"-?\d+,\d+", text.strip()):
+            text = text.replace(",", ".")
+        return safe_yaml.safe_load(text)
+
+    try:
+        return [{str(k).strip(): value(v) for k, v in r.items() if str(k).strip() and v != ""} for r in table.to_dict("records")]
+    except yaml.YAMLError as exc:
+        raise SitingError(f"a value is not valid YAML ({getattr(exc, 'problem', None) or exc})", path=path) from None
 
 
 def _set(d: dict, key: str, value) -> None:
@@ -236,10 +248,18 @@ def _scalar(v):
 _WORKER_SHARED: dict[str, Shared] = {}
 
 
-def _run_in_worker(task: Task, key: str, path: str) -> dict:
+def _worker_init() -> None:
+    """Local workers leave Ctrl-C to the main process, which stops them all at once (no traceback per worker)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _run_in_worker(args: tuple[Task, str, str]) -> dict:
     """Local worker: the group's matrix bundle is read from its file once per worker process."""
     import pickle
 
+    task, key, path = args
     if key not in _WORKER_SHARED:
         with open(path, "rb") as fh:
             _WORKER_SHARED[key] = pickle.load(fh)
@@ -256,7 +276,6 @@ def _local(work: list[tuple[Task, str]], shared: dict[str, Shared], jobs: int, a
     import multiprocessing as mp
     import pickle
     import tempfile
-    from concurrent.futures import ProcessPoolExecutor, as_completed
 
     ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
     with tempfile.TemporaryDirectory(prefix="siting-sweep-") as tmp:
@@ -265,11 +284,12 @@ def _local(work: list[tuple[Task, str]], shared: dict[str, Shared], jobs: int, a
             files[key] = str(Path(tmp) / f"{key}.pkl")
             with open(files[key], "wb") as fh:
                 pickle.dump(bundle, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        with ProcessPoolExecutor(max_workers=min(jobs, len(work)), mp_context=ctx) as ex:
-            futs = [ex.submit(_run_in_worker, t, key, files[key]) for t, key in work]
+        # leaving the block (done, Ctrl-C, SIGTERM, a failed run) terminates the workers at once,
+        # also those inside a solver call, instead of waiting for their runs to finish
+        with ctx.Pool(min(jobs, len(work)), initializer=_worker_init) as pool:
             res = []
-            for f in as_completed(futs):
-                res.append(f.result())
+            for r in pool.imap_unordered(_run_in_worker, [(t, key, files[key]) for t, key in work]):
+                res.append(r)
                 advance()
     return res
 
@@ -280,10 +300,12 @@ def _dask(work: list[tuple[Task, str]], shared: dict[str, Shared], client, advan
     big = {key: client.scatter(bundle, broadcast=True) for key, bundle in shared.items()}  # once per worker
     futs = [client.submit(run_task, t, big[key], key=f"siting-{key}-{t.run_id}", pure=False) for t, key in work]
     res = []
-    for f in as_completed(futs):
-        res.append(f.result())
-        advance()
-    client.cancel(list(big.values()))
+    try:
+        for f in as_completed(futs):
+            res.append(f.result())
+            advance()
+    finally:  # also on Ctrl-C: the cluster stops working on this sweep
+        client.cancel([*futs, *big.values()])
     return res
 
 
@@ -302,6 +324,9 @@ def run_sweep(base_path: str | Path, runs: list[RunSpec], out: str | Path, jobs:
         An existing client (tests: a ``LocalCluster``); overrides ``dask``.
     """
     out = Path(out)
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise SitingError(f"--jobs {jobs}: give a number of worker processes of at least 1 (1 runs in this process; "
+                          "leave it out for one per core)")  # fmt: skip
     check_output_dir(out, force=force, marker="sweep.json", what="sweep folder")  # before any computation
     jobs = jobs or os.cpu_count() or 1
     own_client = None
@@ -314,6 +339,9 @@ def run_sweep(base_path: str | Path, runs: list[RunSpec], out: str | Path, jobs:
             client = own_client = Client(dask, timeout="20s")
         except (OSError, TimeoutError) as exc:
             raise SitingError(f"--dask {dask}: cannot reach the scheduler ({exc})") from None
+        except (ValueError, TypeError) as exc:
+            raise SitingError(f"--dask {dask!r}: not a scheduler address ({str(exc).splitlines()[0]}); give one like "
+                              "tcp://host:8786") from None  # fmt: skip
     executor = f"dask {client.scheduler.address}" if client is not None else ("this process" if jobs <= 1 else f"{jobs} local processes")
     t_start = time.perf_counter()
     # 1. group the runs by the matrix they need; build each matrix once, here
@@ -365,15 +393,17 @@ def run_sweep(base_path: str | Path, runs: list[RunSpec], out: str | Path, jobs:
         def advance():
             bar.advance(task_bar)
 
-        results = _dask(work, shared, client, advance) if client is not None else _local(work, shared, jobs, advance)
+        try:
+            results = _dask(work, shared, client, advance) if client is not None else _local(work, shared, jobs, advance)
+        finally:
+            if own_client is not None:
+                own_client.close()
     solve_wall = round(time.perf_counter() - t1, 3)
     group_of = {t.run_id: key for t, key in work}
     for x in results:
         g = timings[group_of[x["row"]["run_id"]]]
         g["solve_seconds_sum"] = round(g.get("solve_seconds_sum", 0.0) + x["seconds"], 3)
     timer_all = list(timings.values())
-    if own_client is not None:
-        own_client.close()
     order = {r.run_id: i for i, r in enumerate(runs)}
     results.sort(key=lambda x: order[x["row"]["run_id"]])
     keys = list(dict.fromkeys(k for r in runs for k in r.params))
@@ -393,9 +423,9 @@ def run_sweep(base_path: str | Path, runs: list[RunSpec], out: str | Path, jobs:
         site_rows.to_csv(tmp / "sites.csv", index=False)
         for name, df in tables.items():
             df.to_csv(tmp / f"{name}.csv", index=False)
-        (tmp / "timings.json").write_text(json.dumps({"groups": timer_all, "runs": {x["row"]["run_id"]: round(x["seconds"], 3) for x in results}},
+        (tmp / "timings.json").write_text(json_text({"groups": timer_all, "runs": {x["row"]["run_id"]: round(x["seconds"], 3) for x in results}},
                                                      indent=2), encoding="utf-8")  # fmt: skip
-        (tmp / "sweep.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+        (tmp / "sweep.json").write_text(json_text(meta), encoding="utf-8")
     return out
 
 

@@ -368,6 +368,8 @@ def isochrones(graph: RoadGraph, facility_xy, minutes: float, resolution: float 
         return gpd.GeoDataFrame({"minutes": []}, geometry=[], crs=25833)
     dist, _ = _multi_source(graph, facility_xy, limit=minutes)
     pts = graph.node_xy[np.isfinite(dist) & (dist <= minutes)]
+    if len(pts) == 0:  # no road node within reach (e.g. every office farther from the roads than `minutes`)
+        return gpd.GeoDataFrame({"minutes": []}, geometry=[], crs=25833)
     x0, y1 = pts[:, 0].min() - 2 * resolution, pts[:, 1].max() + 2 * resolution
     ncol = int((pts[:, 0].max() - x0) / resolution) + 3
     nrow = int((y1 - pts[:, 1].min()) / resolution) + 3

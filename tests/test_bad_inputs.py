@@ -192,6 +192,80 @@ def case_greenfield_memory(tmp_path, capsys, monkeypatch):
     return cli(capsys, "run", scenario(tmp_path, text), "--out", tmp_path / "run")
 
 
+def case_report_out_exists(tmp_path, capsys, monkeypatch):
+    thesis = tmp_path / "thesis.html"
+    thesis.write_text("years of work", encoding="utf-8")
+    msg = cli(capsys, "report", fake_run(tmp_path / "run"), "--out", thesis)
+    assert thesis.read_text(encoding="utf-8") == "years of work"
+    return msg
+
+
+def case_report_force_onto_foreign_file(tmp_path, capsys, monkeypatch):
+    thesis = tmp_path / "thesis.html"
+    thesis.write_text("<html><head></head><body>years of work</body></html>", encoding="utf-8")
+    msg = cli(capsys, "report", fake_run(tmp_path / "run"), "--out", thesis, "--force")
+    assert "years of work" in thesis.read_text(encoding="utf-8")
+    return msg
+
+
+def case_map_force_onto_foreign_file(tmp_path, capsys, monkeypatch):
+    page = tmp_path / "page.html"
+    page.write_text("<html>mine</html>", encoding="utf-8")
+    msg = cli(capsys, "map", fake_run(tmp_path / "run"), "--out", page, "--force")
+    assert page.read_text(encoding="utf-8") == "<html>mine</html>"
+    return msg
+
+
+def case_compare_out_exists(tmp_path, capsys, monkeypatch):
+    (tmp_path / "cmp").mkdir()
+    (tmp_path / "cmp" / "notes.md").write_text("mine", encoding="utf-8")
+    return cli(capsys, "compare", fake_run(tmp_path / "run"), "--out", tmp_path / "cmp")
+
+
+def case_wishes_extract_onto_file(tmp_path, capsys, monkeypatch):
+    reviewed = tmp_path / "wishes.csv"
+    reviewed.write_text("my,own,columns\n", encoding="utf-8")
+    letter = tmp_path / "letter.txt"
+    letter.write_text("Kommunen ønsker et tjenestested.", encoding="utf-8")
+    msg = cli(capsys, "wishes", "extract", letter, "--out", reviewed, "--force")
+    assert reviewed.read_text(encoding="utf-8") == "my,own,columns\n"
+    return msg
+
+
+def case_report_run_without_headline(tmp_path, capsys, monkeypatch):
+    run = fake_run(tmp_path / "run", metrics='{"threshold_minutes": 30}')
+    return cli(capsys, "report", run, "--out", tmp_path / "r.html")
+
+
+def case_sweep_jobs_zero(tmp_path, capsys, monkeypatch):
+    no_computation(monkeypatch)
+    return cli(capsys, "sweep", scenario(tmp_path, GOOD), "--vary", "new_offices=1,2", "--jobs", "0", "--out", tmp_path / "sw")
+
+
+def case_sweep_dask_bad_address(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("distributed")
+    no_computation(monkeypatch)
+    return cli(capsys, "sweep", scenario(tmp_path, GOOD), "--vary", "new_offices=1,2", "--dask", "::::", "--out", tmp_path / "sw")
+
+
+def case_extra_points_not_utf8(tmp_path, capsys, monkeypatch):
+    csv = tmp_path / "points.csv"
+    csv.write_bytes("name;lon;lat\nTromsø;18,95;69,65\n".encode("cp1252"))  # Excel's "CSV (semikolondelt)"
+    code = main(["validate", str(scenario(tmp_path, GOOD + f"candidates:\n  extra_points: {csv}\n"))])
+    out, err = capsys.readouterr()
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    return err.strip()
+
+
+def case_extra_points_unknown_separator(tmp_path, capsys, monkeypatch):
+    csv = tmp_path / "points.csv"
+    csv.write_text("name|lon|lat\nMy premises|10.75|59.91\n", encoding="utf-8")
+    code = main(["validate", str(scenario(tmp_path, GOOD + f"candidates:\n  extra_points: {csv}\n"))])
+    out, err = capsys.readouterr()
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    return err.strip()
+
+
 def case_name_dot(tmp_path, capsys, monkeypatch):
     runs = tmp_path / "runs"
     (runs / "keep").mkdir(parents=True)

@@ -165,6 +165,6 @@ def test_explain_criteria_and_revealed(tmp_path, shared_data):
     assert main(["report", str(out), "--out", str(page)]) == 0
     text = page.read_text(encoding="utf-8")
     assert "Hva hvert kriterium gir, og hva det koster" in text and "Det er ingen begrunnelse for planen" in text
-    assert main(["report", str(out), "--out", str(page), "--lang", "en"]) == 0
+    assert main(["report", str(out), "--out", str(page), "--lang", "en", "--force"]) == 0  # replaces its own page
     text = page.read_text(encoding="utf-8")
     assert "What each criterion buys and what it costs" in text and "It is not a justification of it" in text

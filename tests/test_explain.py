@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -157,3 +158,30 @@ def test_decided_plan_efficiency_and_swaps(decided):
     assert list(ex.site_id) == list(props.site_id) and len(ex) == 20
     assert ex.pop_newly_within_T.sum() == pytest.approx(e["plan"]["pop_within_T"] - e["today"]["pop_within_T"])
     assert (ex.coverage_loss_if_removed >= -1e-6).all() and (ex.n_kommuner_served >= 0).all()
+
+
+def test_plan_of_every_candidate_is_explained_without_replacements():
+    """p = all candidates (issue 22: ran > 400 s nationally): nothing can replace a site, and the
+    marginal values still equal brute force."""
+    data, full, w, fixed = synthetic_instance(5)
+    plan = np.flatnonzero(~fixed).tolist()
+    assert all(r["replacement"] == -1 for r in plans.best_replacement(data, plan, T, ~fixed, "coverage"))
+    assert plans.best_swaps(data, plan, T, ~fixed, "time") == []
+    for m in plans.marginal_values(data, plan, T):
+        rest = [j for j in plan if j != m["site"]]
+        assert m["coverage_loss"] == pytest.approx(brute_cov(full, w, fixed, plan) - brute_cov(full, w, fixed, rest))
+        a, b = brute_after(full, fixed, rest), brute_after(full, fixed, plan)
+        fin = np.isfinite(a) & np.isfinite(b)  # a point only the removed site reaches has no time to compare
+        assert m["time_loss_pop_min"] == pytest.approx(float(np.dot(w[fin], (a - b)[fin])))
+    after, nearest, without = plans._removal(data, plan)
+    assert np.array_equal((after, nearest), plans.times(data, plan))
+
+
+def test_isochrone_of_no_reachable_node_is_empty(tmp_path):
+    from siting import traveltime
+    from siting.network import build_network
+
+    g = build_network(Path(__file__).parent / "fixtures" / "osm" / "synthetic_ferry.osm", use_cache=False)
+    far_away = g.node_xy[:1] + [[0.0, 50_000.0]]  # 50 km off the roads: the access alone takes longer than 1 minute
+    assert traveltime.isochrones(g, far_away, 1.0).empty
+    assert traveltime.isochrones(g, np.zeros((0, 2)), 30.0).empty

@@ -10,10 +10,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
+import threading
 
 from siting import __version__
-from siting.errors import SitingError
+from siting.errors import SitingError, Terminated
 
 #: Modules under siting.cli that contribute sub-commands, in help order.
 COMMAND_MODULES = ("run", "sweep", "explain", "report", "validate", "compare", "map", "data", "network", "wishes")
@@ -51,11 +53,17 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    previous = None
+    if threading.current_thread() is threading.main_thread():  # SIGTERM cleans up like Ctrl-C (no hidden folders left)
+        previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         return int(args.func(args) or 0)
     except SitingError as exc:
         print(f"siting: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except Terminated:
+        print("siting: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("siting: interrupted", file=sys.stderr)
         return 130
@@ -63,3 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"siting: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _terminated(signum, frame):
+    raise Terminated()

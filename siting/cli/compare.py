@@ -9,6 +9,7 @@ def register(sub) -> None:
     p = sub.add_parser("compare", help="compare run folders: table, CSV, Markdown and plots")
     p.add_argument("runs", nargs="+")
     p.add_argument("--out", type=Path, default=Path("runs/comparison"))
+    p.add_argument("--force", action="store_true", help="overwrite an existing comparison folder (only one siting wrote)")
     p.add_argument("--lang", choices=("nb", "en"), help="language of the plots and comparison.md (default: the first run's, nb)")
     p.set_defaults(func=handle)
 
@@ -18,9 +19,11 @@ def handle(args) -> int:
     from rich.table import Table
 
     from siting.compare import difference_lines, display_table, write_comparison
+    from siting.errors import reading_folders
 
-    write_comparison(args.runs, args.out, args.lang)
-    shown, fmt = display_table(args.runs, args.lang)
+    with reading_folders(args.runs):
+        write_comparison(args.runs, args.out, args.lang, force=args.force)
+        shown, fmt = display_table(args.runs, args.lang)
     t = Table(title="siting compare")
     for c in shown.columns:
         t.add_column(c)

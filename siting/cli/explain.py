@@ -30,12 +30,11 @@ def register(sub) -> None:
 
 
 def handle(args) -> int:
-    import json
 
     from siting import pipeline
     from siting.errors import SitingError
     from siting.explain import analyse
-    from siting.io import atomic_dir, check_output_dir
+    from siting.io import atomic_dir, check_output_dir, json_text
     from siting.scenario import load_scenario
 
     check_output_dir(args.out, force=args.force, marker="explain.csv", what="explain folder")  # before any computation
@@ -57,16 +56,16 @@ def handle(args) -> int:
     with atomic_dir(args.out, force=args.force, marker="explain.csv") as tmp:
         res.sites.to_csv(tmp / "explain.csv", index=False)
         if res.efficiency is not None:
-            (tmp / "efficiency.json").write_text(json.dumps(res.efficiency, indent=2, ensure_ascii=False, default=float), encoding="utf-8")
+            (tmp / "efficiency.json").write_text(json_text(res.efficiency), encoding="utf-8")
         if res.alternatives is not None:
             res.alternatives.to_csv(tmp / "alternatives.csv", index=False)
         if args.criteria or args.revealed:
             crit = criteria_outputs(args, sc, inputs, tm, problem, sol)
             if crit.get("ledger") is not None:
                 crit["ledger"].to_csv(tmp / "criteria.csv", index=False)
-            (tmp / "criteria_meta.json").write_text(json.dumps(crit["meta"], indent=2, ensure_ascii=False), encoding="utf-8")
+            (tmp / "criteria_meta.json").write_text(json_text(crit["meta"]), encoding="utf-8")
             if crit.get("revealed") is not None:
-                (tmp / "revealed.json").write_text(json.dumps(crit["revealed"], indent=2, ensure_ascii=False, default=float),
+                (tmp / "revealed.json").write_text(json_text(crit["revealed"]),
                                                    encoding="utf-8")  # fmt: skip
     T = sc.model.threshold_minutes
     print(f"{sc.name}: {len(sol.selected)} new sites ({sol.model}, {sol.status})")

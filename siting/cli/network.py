@@ -13,6 +13,7 @@ def register(sub) -> None:
     src.add_argument("--osm", type=Path)
     src.add_argument("--roads", type=Path, help="Kartverket Veglenke layer (default: the national N1000 layer)")
     b.add_argument("--out", type=Path, help="also save the graph here (.npz, or a folder)")
+    b.add_argument("--force", action="store_true", help="overwrite an existing --out file (only a graph siting saved)")
     b.add_argument("--no-ferries", action="store_true")
     b.add_argument("--ferry-wait", type=float, default=15.0, help="waiting penalty per ferry link without a sourced route, minutes")
     b.add_argument("--no-ferry-table", action="store_true", help="flat rule for every ferry link (ignore data/roads/ferries.csv)")
@@ -52,8 +53,12 @@ def build(args) -> int:
     from rich.console import Console
 
     from siting.errors import SitingError
+    from siting.io import check_output_file
     from siting.network import NetworkSpec, build_network, national_roads_path
 
+    out = None if not args.out else args.out / "network.npz" if args.out.suffix != ".npz" else args.out
+    if out is not None:
+        check_output_file(out, force=args.force, written_by=_graph_file, what="graph file")  # before the build
     path = args.osm or args.roads or national_roads_path()
     if path is None:
         raise SitingError("no road data: give --osm FILE or --roads FILE, or run `siting data fetch roads`")
@@ -61,11 +66,21 @@ def build(args) -> int:
     with Console(stderr=True).status(f"building network from {path}…"):
         g = build_network(path, spec)
     _print(g)
-    if args.out:
-        out = args.out / "network.npz" if args.out.suffix != ".npz" else args.out
+    if out is not None:
         g.save(out)
         print(f"wrote {out}")
     return 0
+
+
+def _graph_file(path: Path) -> bool:
+    """True for a graph saved by ``siting network build --out`` (its members name the graph arrays)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return {"node_xy.npy", "indptr.npy", "meta.npy"} <= set(zf.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
 
 
 def info(args) -> int:

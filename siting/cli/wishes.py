@@ -11,9 +11,11 @@ def register(sub) -> None:
     e = s.add_parser("extract", help="read answer letters (txt, PDF, DOCX) into a review CSV")
     e.add_argument("letters", nargs="+", type=Path)
     e.add_argument("--out", type=Path, default=Path("wishes.csv"))
+    e.add_argument("--force", action="store_true", help="overwrite an existing wishes CSV (only one with siting's columns)")
     e.set_defaults(func=extract)
     t = s.add_parser("template", help="a wishes CSV with all 356 municipalities to fill in")
     t.add_argument("--out", type=Path, default=Path("wishes-template.csv"))
+    t.add_argument("--force", action="store_true", help="overwrite an existing wishes CSV (only one with siting's columns)")
     t.set_defaults(func=make_template)
     v = s.add_parser("validate", help="check a wishes CSV")
     v.add_argument("file", type=Path)
@@ -24,10 +26,11 @@ def extract(args) -> int:
     import pandas as pd
 
     from siting.data import load_kommuner_geometry
-    from siting.io import atomic_path
+    from siting.io import atomic_path, check_output_file, csv_with_header
     from siting.wishes import COLUMNS
     from siting.wishes.extract import extract_letter
 
+    check_output_file(args.out, force=args.force, written_by=csv_with_header(COLUMNS), what="wishes CSV")  # a reviewed file is work
     k = load_kommuner_geometry()
     names = dict(zip(k.kommunenummer, k.name, strict=True))
     rows = [extract_letter(f, names).model_dump() for f in args.letters]
@@ -42,9 +45,10 @@ def extract(args) -> int:
 
 def make_template(args) -> int:
     from siting.data import load_kommuner_geometry
-    from siting.io import atomic_path
-    from siting.wishes import template
+    from siting.io import atomic_path, check_output_file, csv_with_header
+    from siting.wishes import COLUMNS, template
 
+    check_output_file(args.out, force=args.force, written_by=csv_with_header(COLUMNS), what="wishes CSV")
     with atomic_path(args.out) as tmp:
         template(load_kommuner_geometry()).to_csv(tmp, index=False)
     print(f"wrote {args.out}")

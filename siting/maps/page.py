@@ -13,7 +13,7 @@ import pandas as pd
 
 from siting import i18n
 from siting.i18n import Html, Lang, t, th
-from siting.io import atomic_write_text
+from siting.io import atomic_write_text, mark_html
 from siting.maps.encode import json_for_script, truthy
 from siting.maps.scales import Scale
 from siting.style import ROUND, css_vars
@@ -241,7 +241,7 @@ def _stable_ids(page: str) -> str:
 def write_map(m: folium.Map, path: str | Path) -> Path:
     """Write a map as one self-contained HTML file (libraries and icons inlined; atomic), with the
     page's language on ``<html lang>``."""
-    page = _stable_ids(inline_assets(m.get_root().render()))
+    page = mark_html(_stable_ids(inline_assets(m.get_root().render())))
     page = re.sub(r"<html(?=[\s>])", f'<html lang="{getattr(m, "siting_lang", "nb")}"', page, count=1)
     atomic_write_text(path, page)
     return Path(path)

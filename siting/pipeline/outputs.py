@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import platform
 import time
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 from siting import __version__
 from siting.data.stations import count_offices
 from siting.demand import describe as describe_demand
-from siting.io import atomic_dir
+from siting.io import atomic_dir, json_text
 from siting.models import Solution
 from siting.pipeline.inputs_stage import Inputs
 from siting.pipeline.keys import RUN_MARKER, Timer
@@ -88,16 +87,16 @@ def write_outputs(out: Path, sc: Scenario, scenario_path: Path, inputs: Inputs, 
                 e = analysis.efficiency
                 metrics["efficiency"] = {k: e[k] for k in ("p", "threshold_minutes", "coverage_efficiency", "mean_time_efficiency", "band")
                                          if k in e}  # fmt: skip
-                (tmp / "efficiency.json").write_text(json.dumps(e, indent=2, ensure_ascii=False, default=float), encoding="utf-8")
+                (tmp / "efficiency.json").write_text(json_text(e), encoding="utf-8")
             if analysis.alternatives is not None:
                 analysis.alternatives.to_csv(tmp / "alternatives.csv", index=False)
-        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False, default=float), encoding="utf-8")
+        (tmp / "metrics.json").write_text(json_text(metrics), encoding="utf-8")
         if sc.outputs.map:
             fmap = make_map(kom, st, proposals, iso_b, iso_a, metrics, manifest, demand=demand)
             write_map(fmap, tmp / "map.html")
         total = {"total": round(time.perf_counter() - t_start, 3)} if t_start is not None else {}
         manifest["timings_s"] = {**timer.stages, **total}
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+        (tmp / "manifest.json").write_text(json_text(manifest), encoding="utf-8")
     return out
 
 

@@ -33,7 +33,7 @@ from urllib.parse import quote
 from siting import i18n
 from siting.errors import SitingError
 from siting.i18n import Lang, t, th
-from siting.io import atomic_path, atomic_write_text
+from siting.io import atomic_path, atomic_write_text, html_by_siting, mark_html
 from siting.report.criteria import folder_sections
 from siting.report.figures import map_figure
 from siting.report.load import Criteria, Run, Sweep, load_source
@@ -122,6 +122,9 @@ def write_report(sources: list[str | Path], out: str | Path, title: str | None =
             while any(dst.name == f"{name}.html" for _, dst in copies):  # two run folders with one name
                 name += "-2"
             copies.append((src, folder / f"{name}.html"))
+            if copies[-1][1].exists() and not html_by_siting(copies[-1][1]):
+                raise SitingError("exists and was not written by siting; choose another --out (the report copies the "
+                                  "runs' maps beside it)", path=copies[-1][1])  # fmt: skip
             links[str(Path(s))] = quote(f"{folder.name}/{name}.html")
     page = build_report(sources, title, lang, links)
     if copies:
@@ -129,5 +132,5 @@ def write_report(sources: list[str | Path], out: str | Path, title: str | None =
         for src, dst in copies:
             with atomic_path(dst) as tmp:
                 shutil.copyfile(src, tmp)
-    atomic_write_text(out, page)
+    atomic_write_text(out, mark_html(page))
     return out

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 from pydantic import ValidationError
 
+from siting.data.validate import read_table
 from siting.errors import DataError
 
 from .schema import COLUMNS, EVIDENCE, REQUIRED_COLUMNS, STATUSES, WishRecord
@@ -56,10 +57,7 @@ def load_wishes(path: str | Path, kommuner=None) -> pd.DataFrame:
     p = Path(path)
     if not p.exists():
         raise DataError("wishes file not found; create one with `siting wishes template`", path=p)
-    try:
-        df = pd.read_csv(p, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot read wishes CSV ({str(exc).splitlines()[0]})", path=p) from None
+    df = read_table(p, "wishes CSV", "create one with `siting wishes template`", dtype=str, keep_default_na=False)
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
         import difflib
