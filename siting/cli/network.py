@@ -92,8 +92,7 @@ def info(args) -> int:
 
 
 def check(args) -> int:
-    import json
-
+    from siting.io import json_text
     from siting.network import NetworkSpec, load_network
     from siting.network.validation import drive_time_ratios, load_drive_times, summarize
 
@@ -106,7 +105,7 @@ def check(args) -> int:
         cols = ["id", "from", "to", "kind", "ferry", "group", "reference_minutes", "tool_minutes", "tool_minutes_with_wait", "ratio"]
         rows = ratios[cols].round({"tool_minutes": 1, "tool_minutes_with_wait": 1, "ratio": 2}).astype(object)
         rows = rows.where(rows.notna(), None).to_dict("records")
-        print(json.dumps({"network": g.source, "rows": rows, "summary": summary}, ensure_ascii=False, indent=1))
+        print(json_text({"network": g.source, "rows": rows, "summary": summary}, indent=1))
         return 0
     print(f"{g.source}: {len(ratios)} reference drive times (ferry rows without the wait at the quay, as published)")
     print(f"{'id':4} {'from':28} {'to':28} {'kind':13} {'ref':>6} {'tool':>6} {'ratio':>5}")
