@@ -323,6 +323,8 @@ def efficiency_dict(eff: Efficiency, inputs) -> dict:
         "today": eff.today, "plan": eff.plan, "optimum_coverage": eff.optimum_coverage, "optimum_time": eff.optimum_time,
         "optimum_coverage_sites": _names(inputs, eff.optimum_coverage_sites),
         "optimum_time_sites": _names(inputs, eff.optimum_time_sites), "optimum_status": eff.status,
+        "optimum_coverage_site_ids": [str(inputs.sites.site_id.iloc[j]) for j in eff.optimum_coverage_sites],
+        "optimum_time_site_ids": [str(inputs.sites.site_id.iloc[j]) for j in eff.optimum_time_sites],
         "top_swaps_coverage": swaps(eff.swaps_coverage), "top_swaps_time": swaps(eff.swaps_time), "band": eff.band,
         "swaps_note": "the best single swap (give up one site of the plan, open another) for each municipality to open in, best first",
     }  # fmt: skip

@@ -30,7 +30,7 @@ def visible_text(page: str) -> str:
                 strings.append(x)
             elif isinstance(x, dict):
                 for k, v in x.items():
-                    if k not in ("map", "geom", "colors", "kind", "key", "lang", "attribution"):
+                    if k not in ("map", "geom", "colors", "kind", "key", "lang", "attribution", "site_id", "whatif"):
                         walk(v)
             elif isinstance(x, list):
                 for v in x:

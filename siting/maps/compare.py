@@ -34,6 +34,7 @@ from siting.maps.payload import (
     kommune_payload,
     people_within,
     ranked_proposals,
+    site_entry,
     site_name,
     site_rows,
     stations_payload,
@@ -142,18 +143,19 @@ def compare_map(run_a: str | Path, run_b: str | Path, lang: str | None = None) -
         p, q = pa.iloc[i], pb.iloc[j]
         rows = [[t("cmp.in_a", lang), f"#{int(p['map_rank'])} {site_name(p, lang)}"],
                 [t("cmp.in_b", lang), f"#{int(q['map_rank'])} {site_name(q, lang)}"]]  # fmt: skip
-        groups["shared"].append({"lat": round(lb4.iloc[j].y, 5), "lon": round(lb4.iloc[j].x, 5), "label": "AB", "kind": "shared",
-                                 "stand_in": truthy(p.get("stand_in")) or truthy(q.get("stand_in")), "site_id": str(q.get("site_id", "")),
-                                 "title": t("cmp.site_both", lang, name=site_name(q, lang)), "rows": rows + site_rows(q, T, lang)[:2]})  # fmt: skip
+        entry = site_entry(q, lb4.iloc[j], "AB", "shared", t("cmp.site_both", lang, name=site_name(q, lang)), rows + site_rows(q, T, lang)[:2],
+                           name=site_name(q, lang), sub=f"A #{int(p['map_rank'])} · B #{int(q['map_rank'])}",
+                           stand_in=truthy(p.get("stand_in")) or truthy(q.get("stand_in")))  # fmt: skip
+        groups["shared"].append({**entry, "site_id": "ab:" + entry["site_id"], "newly": None, "offences_newly": None})
     for kind, prop, geo, used in (("a", pa, la4, in_a), ("b", pb, lb4, in_b)):
         for i in range(len(prop)):
             if i in used:
                 continue
             p = prop.iloc[i]
-            groups[kind].append({"lat": round(geo.iloc[i].y, 5), "lon": round(geo.iloc[i].x, 5), "label": kind.upper(), "kind": kind,
-                                 "stand_in": truthy(p.get("stand_in")), "site_id": str(p.get("site_id", "")),
-                                 "title": t(f"cmp.site_only_{kind}", lang, rank=int(p["map_rank"]), name=site_name(p, lang)),
-                                 "rows": site_rows(p, T, lang)})  # fmt: skip
+            name = site_name(p, lang)
+            entry = site_entry(p, geo.iloc[i], kind.upper(), kind, t(f"cmp.site_only_{kind}", lang, rank=int(p["map_rank"]), name=name),
+                               site_rows(p, T, lang), name=name, sub=f"{kind.upper()} #{int(p['map_rank'])}")
+            groups[kind].append({**entry, "site_id": f"{kind}:" + entry["site_id"]})
 
     areas = []
     ca, cb = la.get("coverage_after"), lb.get("coverage_after")
@@ -201,8 +203,8 @@ def compare_map(run_a: str | Path, run_b: str | Path, lang: str | None = None) -
                "colors": colors, "modes": [{"key": s.key} for s, _ in scales], "areas": areas,
                "stations": stations_payload(la["stations"], lang),
                "stations_label": t("layer.existing", lang, n=count_offices(la["stations"])),
-               "site_groups": [{"name": t("cmp.group_both", lang, n=len(pairs)), "sites": groups["shared"]},
-                               {"name": t("cmp.group_a", lang, name=na, n=len(groups["a"])), "sites": groups["a"]},
-                               {"name": t("cmp.group_b", lang, name=nb, n=len(groups["b"])), "sites": groups["b"]}],
+               "site_groups": [{"name": t("cmp.group_both", lang, n=len(pairs)), "key": "shared", "sites": groups["shared"]},
+                               {"name": t("cmp.group_a", lang, name=na, n=len(groups["a"])), "key": "a", "sites": groups["a"]},
+                               {"name": t("cmp.group_b", lang, name=nb, n=len(groups["b"])), "key": "b", "sites": groups["b"]}],
                "attribution": ATTRIBUTION}  # fmt: skip
     return attach(map_skeleton(), payload, panel, legend, title, lang)

@@ -44,19 +44,25 @@ def legend_html(markers: list[tuple[str, str]], scales: list[Scale], lang: Lang)
 
 
 def panel_html(title: str, short: str, lines: list[str], warnings: list[str], notes: list[str], about: list[str], lang: Lang) -> str:
-    """Summary panel: title and ``short`` headline always shown, the rest collapsible; the
-    calculation's details (files, models, network) folded under "Om beregningen". ``short``,
-    ``lines``, ``warnings``, ``notes`` and ``about`` are already-escaped HTML fragments."""
+    """The panel: a column beside the map on a desktop, a bottom sheet on a phone (collapsed at
+    first to the title and ``short`` headline). Below the headline ``lines`` and ``warnings``: the
+    what-if block (``#siting-whatif``, filled by the page when the run has its data), the ranked site
+    list (``#siting-sites``), ``notes`` and, folded under "Om beregningen", the calculation's details
+    (files, models, network). ``short``, ``lines``, ``warnings``, ``notes`` and ``about`` are
+    already-escaped HTML fragments."""
     e = html.escape
     body = "".join(f'<p class="siting-big">{x}</p>' for x in lines)
     body += "".join(f'<div class="siting-warn">{w}</div>' for w in warnings)
+    body += f'<section id="siting-whatif" aria-label="{e(t("js.wi_title", lang))}"></section>'
+    body += f'<nav id="siting-sites" aria-label="{e(t("js.sheet", lang))}"></nav>'
     body += "".join(f'<p class="siting-note">{n}</p>' for n in notes)
     if about:
         body += (f'<details class="siting-about"><summary>{e(t("about", lang))}</summary>'
                  + "".join(f'<p class="siting-note">{a}</p>' for a in about) + "</details>")  # fmt: skip
     return (f'<div id="siting-panel" role="region" aria-label="{e(t("panel", lang))}">'
-            f'<button id="siting-panel-toggle" type="button" aria-label="{e(t("panel.toggle", lang))}">☰</button>'
-            f'<h1>{e(title)}</h1><p class="siting-short">{short}</p><div class="siting-body">{body}</div></div>')  # fmt: skip
+            f'<div class="siting-head"><button id="siting-panel-toggle" type="button" aria-expanded="true" '
+            f'aria-label="{e(t("panel.toggle", lang))}"><span class="siting-grip"></span>{e(t("js.sheet", lang))}</button>'
+            f'<h1>{e(title)}</h1><p class="siting-short">{short}</p></div><div class="siting-body">{body}</div></div>')  # fmt: skip
 
 
 def headline(metrics: dict) -> dict:
@@ -138,9 +144,7 @@ def marker_symbol(kind: str, label: str, stand_in: bool = False) -> str:
 
 
 def existing_legend(stations, lang: Lang) -> list[tuple[str, str]]:
-    return [('<span class="siting-dot"></span>', t("legend.existing", lang)),
-            ('<div class="siting-cluster" style="width:26px;height:26px"><div>12</div></div>', t("legend.cluster", lang)),
-            *_station_standin_legend(stations, lang)]  # fmt: skip
+    return [('<span class="siting-dot"></span>', t("legend.existing", lang)), *_station_standin_legend(stations, lang)]
 
 
 def about(manifests: list[tuple[str, dict]], lang: Lang) -> list[str]:
@@ -187,10 +191,10 @@ VENDORED = {"leaflet.js": "leaflet.js", "leaflet.css": "leaflet.css"}
 
 
 #: plugins and the map script, inlined after the map is created
-LIBS_JS = ("leaflet.markercluster.js", "Control.FullScreen.js", "leaflet-search.min.js", "siting-map.js")
+LIBS_JS = ("Control.FullScreen.js", "leaflet-search.min.js", "siting-map.js", "siting-whatif.js")
 
 
-LIBS_CSS = ("MarkerCluster.css", "Control.FullScreen.css", "leaflet-search.min.css")
+LIBS_CSS = ("Control.FullScreen.css", "leaflet-search.min.css")
 
 
 _MIME = {".png": "image/png", ".gif": "image/gif", ".svg": "image/svg+xml"}

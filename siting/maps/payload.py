@@ -192,3 +192,17 @@ def site_rows(p, T: float, lang: Lang) -> list[list[str]]:
         rows.append([t("standin", lang), t("standin.for", lang, place=v) if str(v).lower() not in ("true", "1", "yes")
                      else t("standin.unsourced", lang)])  # fmt: skip
     return rows
+
+
+def site_entry(p, geom, label: str, kind: str, title: str, rows: list, name: str, sub: str = "", stand_in: bool | None = None) -> dict:
+    """One site of the page (marker, list entry, popup): ``p`` a proposals row, ``geom`` its point
+    in EPSG:4326, ``name`` its name for readers; ``newly`` / ``offences_newly``: people (offences)
+    newly within T through it."""
+    def num(c):
+        v = p.get(c)
+        return None if v is None or pd.isna(v) else float(v)
+
+    return {"site_id": str(p.get("site_id", "")), "lat": round(geom.y, 5), "lon": round(geom.x, 5), "label": label, "kind": kind,
+            "stand_in": truthy(p.get("stand_in")) if stand_in is None else stand_in, "title": title, "name": name,
+            "kommune": str(p.get("kommune", "") or ""), "newly": num("pop_newly_covered"), "offences_newly": num("offences_newly_covered"),
+            "sub": sub, "rows": rows}  # fmt: skip

@@ -38,6 +38,7 @@ from siting.maps.payload import (
     offence_fields,
     people_within,
     ranked_proposals,
+    site_entry,
     site_name,
     site_rows,
     stations_payload,
@@ -76,7 +77,7 @@ def read_run_layers(run_dir: str | Path) -> tuple[dict, dict, dict]:
 
 
 def make_map(kommuner, stations, proposals, coverage_before, coverage_after, metrics: dict, manifest: dict,
-             demand: pd.DataFrame | None = None, lang: str | None = None) -> folium.Map:  # fmt: skip
+             demand: pd.DataFrame | None = None, lang: str | None = None, whatif=None) -> folium.Map:  # fmt: skip
     """Build the decision-maker map of one run from its layers (any CRS; drawn in EPSG:4326).
 
     Parameters
@@ -95,6 +96,8 @@ def make_map(kommuner, stations, proposals, coverage_before, coverage_after, met
         Demand points with times (gives people newly within T per municipality).
     lang : {"nb", "en"}, optional
         Page language (default: the run's ``language``, else nb).
+    whatif : siting.maps.whatif.WhatIf, optional
+        The run's what-if arrays: the page then recomputes the figures for any set of sites.
 
     Returns
     -------
@@ -128,10 +131,9 @@ def make_map(kommuner, stations, proposals, coverage_before, coverage_after, met
     for (_, p), g in zip(pr.iterrows(), prl.geometry, strict=True):
         si = truthy(p.get("stand_in"))
         n_stand_in += si
-        sites.append({"lat": round(g.y, 5), "lon": round(g.x, 5), "label": str(int(p["map_rank"])), "kind": "new", "stand_in": si,
-                      "site_id": str(p.get("site_id", "")),
-                      "title": f"#{int(p['map_rank'])} {site_name(p, lang)}" + (f" ({t('standin', lang).lower()})" if si else ""),
-                      "rows": site_rows(p, T, lang)})  # fmt: skip
+        name = site_name(p, lang)
+        title = f"#{int(p['map_rank'])} {name}" + (f" ({t('standin', lang).lower()})" if si else "")
+        sites.append(site_entry(p, g, str(int(p["map_rank"])), "new", title, site_rows(p, T, lang), name=name, stand_in=si))
 
     areas = []
     for gdf, name, color, show in ((coverage_before, t("area.before", lang, T=T), AREA_COLORS["before"], False),
@@ -154,6 +156,14 @@ def make_map(kommuner, stations, proposals, coverage_before, coverage_after, met
     if n_stand_in:
         warnings.append(th("warn.standin", lang, n=n_stand_in))
     notes.append(th("note.rank", lang, T=T))
+    packed = None
+    if whatif is not None:
+        from siting.maps.whatif import MAX_PACKED, encode
+
+        packed = encode(whatif)
+        if len(packed) > MAX_PACKED:  # a fine demand grid: the page would grow past its budget
+            notes.append(th("note.whatif_too_big", lang, mb=i18n.num(len(packed) / 1e6, 1, lang), max=i18n.num(MAX_PACKED / 1e6, 1, lang)))
+            packed = None
     title = plan_title(manifest, lang, n_new)
     short = (th("hl.short", lang, gain=i18n.signed_people(hd["people_gain"], ROUND["people_national"], lang), T=T,
                 before=i18n.pct(hd["share_before"], 1, lang), after=i18n.pct(hd["share_after"], 1, lang))
@@ -172,12 +182,19 @@ def make_map(kommuner, stations, proposals, coverage_before, coverage_after, met
                "colors": colors, "modes": [{"key": s.key} for s, _ in scales], "areas": areas,
                "stations": stations_payload(stations, lang),
                "stations_label": t("layer.existing", lang, n=count_offices(stations)),
-               "site_groups": [{"name": t("layer.new", lang, n=n_new), "sites": sites}],
+               "site_groups": [{"name": t("layer.new", lang, n=n_new), "key": "new", "sites": sites}],
                "attribution": ATTRIBUTION}  # fmt: skip
+    if packed is not None:
+        payload["whatif"] = packed
+        # uncertainty bands of the plan's figures (when metrics.json carries them): shown beside the plan in the what-if block
+        payload["bands"] = {k: {"low": float(v["low"]), "high": float(v["high"])} for k, v in hd.get("bands", {}).items()}
     return attach(map_skeleton(), payload, panel, legend, title, lang)
 
 
 def map_from_run(run_dir: str | Path, lang: str | None = None) -> folium.Map:
     """Redraw the map of a run folder (``lang``: page language, default the run's)."""
+    from siting.maps import whatif
+
     layers, metrics, manifest = read_run_layers(run_dir)
-    return make_map(*(layers[n] for n in LAYERS), metrics, manifest, demand=layers.get("demand"), lang=lang)
+    return make_map(*(layers[n] for n in LAYERS), metrics, manifest, demand=layers.get("demand"), lang=lang,
+                    whatif=whatif.load(Path(run_dir) / whatif.FILE))

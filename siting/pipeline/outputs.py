@@ -23,14 +23,15 @@ from siting.uncertainty import describe as describe_band
 def write_outputs(out: Path, sc: Scenario, scenario_path: Path, inputs: Inputs, network: Network, tm: TimeMatrix,
                   sol: Solution, result: RunMetrics, timer: Timer, keys: dict, force: bool = False,
                   t_start: float | None = None, notes: dict | None = None, analysis=None,
-                  cache_events: list | None = None) -> Path:  # fmt: skip
+                  cache_events: list | None = None, whatif=None) -> Path:  # fmt: skip
     """Stage 6 (the only one that writes): the run folder, atomically.
 
     ``proposals.gpkg``/``.csv``, ``kommuner.csv``, ``offices.csv`` (people and offences per office's
     catchment, before and after), ``metrics.json``, ``manifest.json``,
     ``map.html`` and ``layers.gpkg`` (from which ``siting map RUN`` redraws the map); with a
     :class:`siting.explain.PlanAnalysis`, also ``explain.csv`` (per new site), ``efficiency.json``
-    and ``alternatives.csv`` when computed.
+    and ``alternatives.csv`` when computed; with :class:`siting.maps.whatif.WhatIf` arrays, ``whatif.npz``
+    (the map's what-if data, from which ``siting map RUN`` redraws it).
     """
     from siting import traveltime
 
@@ -90,9 +91,13 @@ def write_outputs(out: Path, sc: Scenario, scenario_path: Path, inputs: Inputs, 
                 (tmp / "efficiency.json").write_text(json_text(e), encoding="utf-8")
             if analysis.alternatives is not None:
                 analysis.alternatives.to_csv(tmp / "alternatives.csv", index=False)
+        if whatif is not None:
+            from siting.maps import whatif as wi
+
+            wi.save(whatif, tmp / wi.FILE)
         (tmp / "metrics.json").write_text(json_text(metrics), encoding="utf-8")
         if sc.outputs.map:
-            fmap = make_map(kom, st, proposals, iso_b, iso_a, metrics, manifest, demand=demand)
+            fmap = make_map(kom, st, proposals, iso_b, iso_a, metrics, manifest, demand=demand, whatif=whatif)
             write_map(fmap, tmp / "map.html")
         total = {"total": round(time.perf_counter() - t_start, 3)} if t_start is not None else {}
         manifest["timings_s"] = {**timer.stages, **total}

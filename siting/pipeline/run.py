@@ -7,6 +7,8 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
+
 from siting import cache
 from siting.errors import InfeasibleError
 from siting.io import atomic_path, check_output_dir
@@ -19,6 +21,7 @@ from siting.pipeline.metrics_stage import compute_metrics_stage
 from siting.pipeline.model import build_problem, solve_model
 from siting.pipeline.network_stage import load_network_stage
 from siting.pipeline.outputs import write_outputs
+from siting.resources import ResourceError
 from siting.uncertainty import describe as describe_band
 
 log = logging.getLogger(__name__)
@@ -61,18 +64,51 @@ def run_scenario(path: str | Path, out: str | Path | None = None, force: bool = 
             band = band_stage(sc, inputs, network, sol.open_sites)
         with timer.stage("metrics"):
             result = compute_metrics_stage(sc, inputs, network, tm, sol, band)
-        analysis = None
+        analysis = far = None
         if len(sol.selected):
             from siting.explain import analyse
 
             with timer.stage("explain"):
                 far = far_rows(network, inputs, tm, timer)
                 analysis = analyse(sc, inputs, tm, far, problem, sol, with_efficiency=sc.model.type == "evaluate", band=band)
+        wi = None
+        if sc.outputs.map and inputs.fixed.any():  # the what-if adds sites to today's offices
+            with timer.stage("what-if data"):
+                try:
+                    far = far if far is not None else far_rows(network, inputs, tm, timer)
+                    wi = whatif_data(sc, inputs, tm, far, problem, sol, analysis)
+                except ResourceError as exc:  # the map is drawn without its what-if block
+                    log.warning("the map has no what-if: %s", exc)
         keys = {"inputs": inputs.key, "network": network.key, "network_content": network.content_key, "matrix": tm.key}
         notes = {**problem.notes, "band": describe_band(how={b.name: b.describe() for b in band})}
         write_outputs(out, sc, Path(path), inputs, network, tm, sol, result, timer, keys, force=force, t_start=t_start,
-                      notes=notes, analysis=analysis, cache_events=cache_events)  # fmt: skip
+                      notes=notes, analysis=analysis, cache_events=cache_events, whatif=wi)  # fmt: skip
     if copy_map and sc.outputs.map and sc.outputs.maps_copy and Path(path).resolve().parent == SCENARIO_DIR.resolve():
         with atomic_path(MAPS_DIR / f"{sc.name}.html") as tmpmap:
             shutil.copyfile(out / "map.html", tmpmap)
     return out
+
+
+#: scenario sections that change what an ``evaluate`` run of the same sites computes (the what-if export keeps them)
+EXPORT_SECTIONS = ("demand", "candidates", "network", "inputs")
+
+
+def whatif_data(sc, inputs, tm, far, problem, sol, analysis):
+    """The map's what-if arrays (:mod:`siting.maps.whatif`): the run's plan, and the coverage optimum
+    for the same number of sites when the run knows it (an evaluate run's efficiency optimum, or
+    the run's own plan when it is a proven optimal coverage plan)."""
+    from siting.maps import whatif
+
+    cons = problem.constraints
+    forbidden = None if cons.forbidden is None else np.asarray(cons.forbidden, bool)
+    optimum, label = None, ""
+    eff = analysis.efficiency if analysis is not None else None
+    if eff and eff.get("optimum_coverage_site_ids"):
+        ids = inputs.sites.site_id.astype(str).tolist()
+        optimum = [ids.index(s) for s in eff["optimum_coverage_site_ids"]]
+        label = "coverage"
+    elif sc.model.type == "mclp" and sol.status == "optimal":
+        optimum, label = list(sol.selected), "plan"
+    settings = sc.model_dump(mode="json", exclude_defaults=True)
+    scenario = {"name": sc.name, **{k: settings[k] for k in EXPORT_SECTIONS if k in settings}}
+    return whatif.build(inputs, tm, far, float(sc.model.threshold_minutes), sol.selected, forbidden, optimum, label, scenario)
