@@ -35,6 +35,7 @@ def handle(args) -> int:
     from siting.errors import SitingError
     from siting.explain import analyse
     from siting.io import atomic_dir, check_output_dir, json_text
+    from siting.pipeline.band_stage import band_stage
     from siting.scenario import load_scenario
 
     check_output_dir(args.out, force=args.force, marker="explain.csv", what="explain folder")  # before any computation
@@ -51,8 +52,10 @@ def handle(args) -> int:
     far = pipeline.far_rows(network, inputs, tm)
     problem = pipeline.build_problem(sc, inputs)
     sol = pipeline.solve_model(sc, problem, tm)
-    res = analyse(sc, inputs, tm, far, problem, sol, with_efficiency=args.efficiency or sc.model.type == "evaluate",
-                  k=args.alternatives, within=None if args.within is None else args.within / 100)  # fmt: skip
+    with_efficiency = args.efficiency or sc.model.type == "evaluate"
+    band = band_stage(sc, inputs, network, sol.open_sites) if with_efficiency else None  # the efficiency's band, as a run has it
+    res = analyse(sc, inputs, tm, far, problem, sol, with_efficiency=with_efficiency, k=args.alternatives,
+                  within=None if args.within is None else args.within / 100, band=band)  # fmt: skip
     with atomic_dir(args.out, force=args.force, marker="explain.csv") as tmp:
         res.sites.to_csv(tmp / "explain.csv", index=False)
         if res.efficiency is not None:

@@ -8,7 +8,8 @@ cache key, so that many runs (a sweep) share one network and one drive-time matr
     matrix  = drive_time_matrix(network, inputs, sc.network.cutoff_minutes, floor=matrix_floor(sc))
     problem = build_problem(sc, inputs)               # weights, fixed, constraints: plain arrays
     sol     = solve_model(sc, problem, matrix)        # no I/O
-    result  = compute_metrics_stage(sc, inputs, network, matrix, sol)
+    band    = band_stage(sc, inputs, network, sol.open_sites)   # the times under the low/high drive-time assumption
+    result  = compute_metrics_stage(sc, inputs, network, matrix, sol, band)
     write_outputs(out, ...)                           # the only stage that writes
 
 ``inputs``, ``network`` and ``matrix`` are memoised in-process by their key; the matrix is also
@@ -16,9 +17,10 @@ cached on disk (``<cache>/matrices/<key>.npz``), keyed by the graph's content, t
 and site coordinates, the access settings and the cutoff. Models never read files or print.
 
 The stages live in one module each (``keys`` → ``inputs_stage`` → ``network_stage`` → ``matrix`` →
-``model`` → ``metrics_stage`` → ``outputs``; ``run`` chains them); this package re-exports them.
+``model`` → ``band_stage`` → ``metrics_stage`` → ``outputs``; ``run`` chains them); this package re-exports them.
 """
 
+from siting.pipeline.band_stage import BandTimes, band_stage
 from siting.pipeline.inputs_stage import Inputs, inputs_key, load_inputs
 from siting.pipeline.keys import RUN_MARKER, Timer, clear_memo, digest
 from siting.pipeline.matrix import (
@@ -44,8 +46,8 @@ from siting.pipeline.outputs import write_outputs
 from siting.pipeline.run import run_scenario
 
 __all__ = [
-    "MATRIX_CACHE_VERSION", "PROPOSAL_COLUMNS", "RUN_MARKER", "FarRows", "Inputs", "Network", "Problem", "RunMetrics",
-    "TimeMatrix", "Timer", "after_times", "build_problem", "clear_memo", "compute_metrics_stage", "digest",
+    "MATRIX_CACHE_VERSION", "PROPOSAL_COLUMNS", "RUN_MARKER", "BandTimes", "FarRows", "Inputs", "Network", "Problem", "RunMetrics",
+    "TimeMatrix", "Timer", "after_times", "band_stage", "build_problem", "clear_memo", "compute_metrics_stage", "digest",
     "drive_time_matrix", "far_rows", "headline", "inputs_key", "load_inputs", "load_network_stage", "matrix_floor",
     "matrix_key", "network_key", "network_spec", "plan_sites", "run_scenario", "site_hits", "site_table", "solve_model",
     "write_outputs",
