@@ -54,6 +54,6 @@ def handle(args) -> int:
 def _band(headline: dict, key: str, scale: float, unit: str) -> str:
     """`` (93.7–97.0 % under low and high drive times)`` when the run carries a band for ``key``."""
     b = (headline.get("band") or {}).get(key)
-    if not isinstance(b, dict) or "low" not in b:
-        return ""
+    if not isinstance(b, dict) or not all(isinstance(b.get(k), int | float) for k in ("low", "high")):
+        return ""  # no band, or not finite (written as null)
     return f" ({scale * b['low']:.1f}–{scale * b['high']:.1f}{unit} under low and high drive times)"
