@@ -178,3 +178,15 @@ def test_drive_time_matrix_stops_at_the_budget_before_its_pairs_fill_memory(monk
     monkeypatch.setenv("SITING_MAX_MEMORY", str(16 * full.nnz))  # a quarter of what its pairs need
     with pytest.raises(resources.ResourceError, match="the drive-time matrix .* lower network.cutoff_minutes"):
         traveltime.travel_time_matrix(g, xy, xy, cutoff=600)
+
+
+def test_estimated_drive_times_count_their_pairs_before_allocating_them(monkeypatch):
+    from siting import resources
+    from siting.network import StraightLineEstimator
+
+    est = StraightLineEstimator()
+    xy = np.random.default_rng(0).uniform(0, 50_000, (200, 2))
+    assert est.time_matrix(xy, xy, 600).nnz == 200 * 200  # 50 km apart at most: all within 10 h
+    monkeypatch.setenv("SITING_MAX_MEMORY", "1M")  # 40 000 pairs need ~4 MB
+    with pytest.raises(resources.ResourceError, match="the estimated drive times"):
+        est.time_matrix(xy, xy, 600)

@@ -42,8 +42,15 @@ class StraightLineEstimator(RoadGraph):
         return metres * self.detour / 1000.0 / (self.speed_kmh * self.spec.speed_factor) * 60.0
 
     def time_matrix(self, demand_xy: np.ndarray, facility_xy: np.ndarray, cutoff: float) -> sp.csr_array:
+        from siting import resources
+
         radius = cutoff / 60.0 * self.speed_kmh * self.spec.speed_factor * 1000.0 / self.detour
-        dm = cKDTree(demand_xy).sparse_distance_matrix(cKDTree(facility_xy), radius, output_type="coo_matrix")
+        dtree, ftree = cKDTree(demand_xy), cKDTree(facility_xy)
+        pairs = int(dtree.count_neighbors(ftree, radius))  # counted first: the pairs are allocated at once
+        resources.require(96 * pairs, f"the estimated drive times ({len(demand_xy):,} points × {len(facility_xy):,} sites, "
+                          f"{pairs:,} pairs within {cutoff:g} min)", "lower network.cutoff_minutes or use coarser demand "
+                          "(demand.cell_size_m)")  # fmt: skip
+        dm = dtree.sparse_distance_matrix(ftree, radius, output_type="coo_matrix")
         rows, cols, d = dm.row, dm.col, dm.data
         # sparse_distance_matrix omits exact zeros (coincident points): add them back.
         same = cKDTree(demand_xy).query_ball_tree(cKDTree(facility_xy), 1e-6)

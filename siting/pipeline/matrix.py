@@ -201,7 +201,7 @@ def far_rows(network: Network, inputs: Inputs, tm: TimeMatrix, timer: Timer | No
                 f"{len(rows):,} of {len(tm.before):,} demand points have no existing office within network.cutoff_minutes "
                 f"({tm.cutoff:g}); raise network.cutoff_minutes or use coarser demand (demand.cell_size_m)")  # fmt: skip
         if len(rows) and graph.is_estimate:
-            resources.require(4 * 8 * len(rows) * n_sites, f"far rows ({len(rows):,} demand points × {n_sites:,} sites)", hint)
+            resources.require(8 * len(rows) * n_sites, f"far rows ({len(rows):,} demand points × {n_sites:,} sites)", hint)
             cost = np.full((len(rows), n_sites), np.inf)
             m = graph.time_matrix(_xy(inputs.demand)[rows], _xy(inputs.sites), 1e9).tocoo()
             cost[m.row, m.col] = m.data
