@@ -27,10 +27,11 @@ TOP = 10
 def site_office_labels(sites: pd.DataFrame, stations: pd.DataFrame) -> np.ndarray:
     """One label per site: the ``office_id`` of an existing office's location (an office with two
     locations shares one), the ``site_id`` of a candidate."""
-    office = stations.set_index("station_id")["office_id"] if "office_id" in stations else pd.Series(dtype=str)
+    office = stations.set_index("station_id")["office_id"] if "office_id" in stations else pd.Series(dtype=object)
     fixed = sites["fixed"].to_numpy(bool)
     ids = sites["site_id"].astype(str)
-    return np.where(fixed, ids.map(office).fillna(ids).to_numpy(str), ids.to_numpy(str)).astype(object)
+    label = ids.map(office).astype(object)  # no office_id (a station-less greenfield): the site id
+    return np.where(fixed & label.notna().to_numpy(), label.to_numpy(), ids.to_numpy()).astype(str).astype(object)
 
 
 def gini(values) -> float:
