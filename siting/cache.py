@@ -202,7 +202,7 @@ def load(path: Path, kind: str, parts: Mapping, check: Callable[[dict], str | No
     except KeyError:
         _damaged(kind, path, "no header")
         return None
-    except (DamagedFile, json.JSONDecodeError, TypeError, ValueError, AttributeError) as exc:
+    except (DamagedFile, json.JSONDecodeError, TypeError, ValueError, AttributeError, IndexError) as exc:
         _damaged(kind, path, str(exc) or type(exc).__name__)
         return None
     return arrays

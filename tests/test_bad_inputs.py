@@ -239,6 +239,8 @@ def case_report_run_without_headline(tmp_path, capsys, monkeypatch):
 
 def case_sweep_jobs_zero(tmp_path, capsys, monkeypatch):
     no_computation(monkeypatch)
+    minus = cli(capsys, "sweep", scenario(tmp_path, GOOD), "--vary", "new_offices=1,2", "--jobs", "-3", "--out", tmp_path / "sw")
+    assert minus.startswith("--jobs -3: give a number of worker processes of at least 1")  # was: this process, silently
     return cli(capsys, "sweep", scenario(tmp_path, GOOD), "--vary", "new_offices=1,2", "--jobs", "0", "--out", tmp_path / "sw")
 
 

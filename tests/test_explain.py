@@ -185,3 +185,26 @@ def test_isochrone_of_no_reachable_node_is_empty(tmp_path):
     far_away = g.node_xy[:1] + [[0.0, 50_000.0]]  # 50 km off the roads: the access alone takes longer than 1 minute
     assert traveltime.isochrones(g, far_away, 1.0).empty
     assert traveltime.isochrones(g, np.zeros((0, 2)), 30.0).empty
+
+
+def test_explaining_a_plan_reads_each_column_a_bounded_number_of_times(monkeypatch):
+    """Marginal values and replacements come from one pass over the plan's columns, not a rescore
+    per site (which made explain at p = all 4 292 candidates run for hours): the column reads grow
+    with p, not with p²."""
+    from siting.explain import explain_sites
+
+    data, full, w, fixed = synthetic_instance(6, n_demand=200, n_cand=60)
+    reads = []
+    real = plans.PlanData.column
+    monkeypatch.setattr(plans.PlanData, "column", lambda self, j: reads.append(j) or real(self, j))
+
+    class Inputs:  # what explain_sites reads besides the plan data
+        sites = pd.DataFrame({"site_id": [f"s{j}" for j in range(len(fixed))], "name": [f"s{j}" for j in range(len(fixed))],
+                              "kommune": "k", "politidistrikt": "d"})
+        kommuner = pd.DataFrame({"kommunenummer": ["0301"], "name": ["Oslo"]})
+        demand = pd.DataFrame({"kommunenummer": ["0301"] * len(w)})
+
+    for plan in (np.flatnonzero(~fixed).tolist(), np.flatnonzero(~fixed)[:30].tolist()):  # every candidate, and half
+        reads.clear()
+        table = explain_sites(Inputs, data, plan, T, ~fixed)
+        assert len(table) == len(plan) and len(reads) <= 6 * len(plan), len(reads)

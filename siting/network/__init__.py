@@ -30,7 +30,7 @@ from siting.inputs import resolve
 from siting.paths import cache_dir
 
 from .estimator import StraightLineEstimator
-from .graph import NetworkSpec, RoadGraph, file_digest, graph_problem
+from .graph import NetworkSpec, RoadGraph, file_digest
 
 __all__ = ["NetworkSpec", "RoadGraph", "StraightLineEstimator", "build_network", "ferry_table_input", "load_network",
            "national_roads_path"]
@@ -55,6 +55,15 @@ def _cache_parts(path: Path, spec: NetworkSpec, ferry_table: Path | None = None)
     """The full key of a built graph: the road file's and ferry table's contents, the weighting settings and the builder version."""
     return {"build": BUILD_VERSION, "file": file_digest(path, full=True), "file_name": path.name, "weighting": spec.weighting_key(),
             "ferry_table": file_digest(ferry_table, full=True) if ferry_table is not None else None}  # fmt: skip
+
+
+def _graph_problem(arrays: dict) -> str | None:
+    """Why a cache entry's arrays are not a graph this version can use (None if they are)."""
+    try:
+        RoadGraph.from_arrays(arrays)
+    except (ValueError, KeyError, TypeError) as exc:
+        return str(exc) or type(exc).__name__
+    return None
 
 
 def _cache_path(path: Path, parts: dict) -> Path:
@@ -111,19 +120,15 @@ def build_network(path: str | Path, spec: NetworkSpec | None = None, use_cache: 
     table = ferry_table_input(spec, ferries) if kartverket else None
     parts = _cache_parts(path, spec, table.path if table else None)
     cached = _cache_path(path, parts)
-    arrays = cache.load(cached, "network", parts, check=graph_problem) if use_cache else None
+    arrays = cache.load(cached, "network", parts, check=_graph_problem) if use_cache else None
     if arrays is not None:
-        try:
-            g = RoadGraph.from_arrays(arrays)
-        except (ValueError, KeyError, TypeError) as exc:  # a verified entry of an older builder's settings
-            log.warning("cache: ignoring the network entry %s (%s); rebuilding it", cached.name, exc)
-        else:
-            g.spec = spec
-            g.info["cache"] = "hit"
-            if table is not None:
-                g.info["ferries_input"] = table.as_dict()
-            log.info("network from cache %s", cached)
-            return g
+        g = RoadGraph.from_arrays(arrays)
+        g.spec = spec
+        g.info["cache"] = "hit"
+        if table is not None:
+            g.info["ferries_input"] = table.as_dict()
+        log.info("network from cache %s", cached)
+        return g
     if name.endswith((".osm", ".osm.bz2", ".osm.gz", ".osm.pbf", ".xml")):
         from .osm import build_osm_graph
 
