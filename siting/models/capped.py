@@ -85,8 +85,9 @@ class RadiusSubtree:
     MIP restricted to the sites the LP uses plus the ``2p`` smallest ``ρ`` (a few hundred sites, a
     fraction of a second), improved by :func:`.swap.interchange`; a better plan lowers the level,
     which shrinks the radii, and the model is rebuilt. Last the MIP over all the node's sites with the
-    node's open sites fixed and the level as cut-off. ``calls``, ``solved``, ``entries`` (largest
-    model) and ``mip_nodes`` count what it did.
+    node's open sites fixed and the level as cut-off. A root too large for HiGHS is branched, after
+    the same restricted MIP over the ``3p`` sites of smallest ``ρ`` looked for a better incumbent.
+    ``calls``, ``solved``, ``entries`` (largest model) and ``mip_nodes`` count what it did.
     """
 
     def __init__(self, limit: int = 60_000, log: Callable[[str], None] | None = None, log_path: str | None = None):
@@ -95,9 +96,15 @@ class RadiusSubtree:
         self.log_path = log_path or os.devnull  # where HiGHS's banner goes (printed by C code on creation)
         self.calls = self.solved = self.entries = self.mip_nodes = 0
 
-    def _model(self, c, lam, rho, bound, p, level, keep):
-        """The truncated radius model over the sites ``keep`` (``None`` when it has more than ``limit`` entries)."""
+    def _model(self, c, lam, rho, bound, p, level, keep, heuristic=False):
+        """The truncated radius model over the sites ``keep`` (``None`` when it has more than ``limit`` entries).
+
+        ``heuristic``: radii also capped at the first cost beyond ``1.5 λ_i`` — no longer a proof, but
+        every plan's truncated cost still at least its true cost, so its MIP's plans are real plans.
+        """
         radii = client_radii(c, lam, rho, bound, p, level)
+        if heuristic:
+            radii = np.minimum(radii, np.where(c > 1.5 * lam[:, None], c, np.inf).min(axis=1))
         top = c.max(axis=1)
         cap = np.where(np.isfinite(radii), radii, top + 1.0)
         reach = sp.csr_array(np.where(keep[None, :] & (c < cap[:, None]), c + 1.0, 0.0))  # stored: cost + 1 (zeros kept)
@@ -108,17 +115,43 @@ class RadiusSubtree:
         # is then at least its true cost, and equal for the plans that serve every client within its radius
         return build_radius(reach, np.ones(c.shape[0]), cap, keep, p, fallback=np.maximum(cap, top))
 
+    def _restricted(self, c, lam, rho, bound, p, level, few, opened, deadline):
+        """A plan cheaper than ``level`` from the MIP over the sites ``few`` + vertex substitution, or ``None``."""
+        small = self._model(c, lam, rho, bound, p, level, few, heuristic=True) if few.sum() >= p else None
+        if small is None:
+            return None
+        # a heuristic: at most 50 branch-and-bound nodes and a tenth of the time left (10 s without a limit)
+        left = deadline - time.perf_counter()
+        h = _radius_highs(small, np.flatnonzero(few), p, opened[few], level, time.perf_counter() + min(left / 10, 10.0),
+                          banner=self.log_path)  # fmt: skip
+        h.setOptionValue("mip_max_nodes", 50)
+        h.run()
+        if not h.getSolution().value_valid:
+            return None
+        pick = np.flatnonzero(few)[np.asarray(h.getSolution().col_value)[: int(few.sum())] > 0.5]
+        if len(pick) != p:
+            return None
+        plan, value = interchange(c, pick)
+        if value > level:
+            return None
+        self.say(f"incumbent {value:.6g} (MIP over {int(few.sum())} sites, {len(small.level_sites)} level entries + interchange)")
+        return np.asarray(plan)
+
     def __call__(self, c, rho, lam, bound, p, level, deadline):
         import highspy
 
         self.calls += 1
         closed, opened = np.isposinf(rho), np.isneginf(rho)
         # every radius is at most the first cost above λ_i + (level − bound): a cheap upper limit of the model's size
-        if ((c <= (lam + (level - bound))[:, None]) & ~closed[None, :]).sum() > 4 * self.limit:
-            return None
-        rm = self._model(c, lam, rho, bound, p, level, ~closed)
-        if rm is None:
-            return None
+        small = ((c <= (lam + (level - bound))[:, None]) & ~closed[None, :]).sum() <= 4 * self.limit
+        rm = self._model(c, lam, rho, bound, p, level, ~closed) if small else None
+        if rm is None:  # branch; at the root first look for a better incumbent among the 3p sites of smallest ρ
+            if self.calls > 1:
+                return None
+            few = opened.copy()
+            few[np.argsort(rho, kind="stable")[: 3 * p]] = True
+            plan = self._restricted(c, lam, rho, bound, p, level, few & ~closed, opened, deadline)
+            return None if plan is None else (plan, -math.inf, None)
         cols = np.flatnonzero(~closed)
         self.solved += 1
         self.say(f"radius MIP: {len(cols)} sites ({int(opened.sum())} open), {rm.n_nodes} levels, {len(rm.level_sites)} level entries")
@@ -132,26 +165,17 @@ class RadiusSubtree:
             y[cols] = np.asarray(lp.getSolution().col_value)[: len(cols)]
             few = (y > 1e-6) | opened
             few[np.argsort(rho, kind="stable")[: 2 * p]] = True
-            few &= ~closed
-            small = self._model(c, lam, rho, bound, p, level, few)
-            if small is not None and few.sum() >= p:
-                h = _radius_highs(small, np.flatnonzero(few), p, opened[few], level, deadline, banner=self.log_path)
-                h.run()
-                if h.getSolution().value_valid:
-                    pick = np.flatnonzero(few)[np.asarray(h.getSolution().col_value)[: int(few.sum())] > 0.5]
-                    if len(pick) == p:
-                        start, value = interchange(c, pick)
-                        if value <= level:  # a better incumbent: only plans below it matter now
-                            plan = np.asarray(start)
-                            integral = bool(np.all(c == np.round(c)))
-                            level = value - 1 + 1e-6 if integral else value - 1e-9 * max(1.0, abs(value))
-                            if bound > level:
-                                return plan, bound, True
-                            rho = _fix(rho, bound, p, level)
-                            closed, opened = np.isposinf(rho), np.isneginf(rho)
-                            cols = np.flatnonzero(~closed)
-                            rm = self._model(c, lam, rho, bound, p, level, ~closed)
-                            self.say(f"incumbent {value:.6g} (restricted MIP + interchange); {len(rm.level_sites)} level entries")
+            plan = self._restricted(c, lam, rho, bound, p, level, few & ~closed, opened, deadline)
+            if plan is not None:  # a better incumbent: only plans below it matter now
+                value = plan_cost(c, plan)
+                level = value - 1 + 1e-6 if np.all(c == np.round(c)) else value - 1e-9 * max(1.0, abs(value))
+                if bound > level:
+                    return plan, bound, True
+                rho = _fix(rho, bound, p, level)
+                closed, opened = np.isposinf(rho), np.isneginf(rho)
+                cols = np.flatnonzero(~closed)
+                rm = self._model(c, lam, rho, bound, p, level, ~closed)
+                self.say(f"{len(rm.level_sites)} level entries below the new incumbent")
         self.entries = max(self.entries, len(rm.level_sites))
         h = _radius_highs(rm, cols, p, opened[cols], level, deadline, banner=self.log_path)
         h.run()

@@ -171,8 +171,10 @@ def pmedian_branch_and_bound(
         Tried on every node before branching: ``subtree(c, rho, lam, bound, p, level, deadline)``
         with the node's reduced costs ``rho`` (``-inf``: fixed open, ``inf``: closed), multipliers
         and Lagrangian bound; returns ``None`` (branch as usual) or ``(plan, bound, finished)``: the
-        best plan of the node below ``level`` (``None`` if there is none) and, when not
-        ``finished`` (time is up), a bound on the node (:func:`.capped.radius_subtree`).
+        best plan of the node below ``level`` (``None`` if there is none; any plan, inside the node or
+        not, may become the incumbent) and whether the node is closed (``True``), time is up
+        (``False``, ``bound`` bounds the node) or it is to be branched after all (``None``)
+        (:class:`.capped.RadiusSubtree`).
 
     Returns
     -------
@@ -310,9 +312,10 @@ def pmedian_branch_and_bound(
                 if finished:  # nothing in the node below the level but that plan
                     proven = min(proven, ub if better else (math.floor(level) + 1 if integral else level))
                     continue
-                proven = min(proven, max(bound, sub_bound))
-                status = "time_limit"
-                break
+                if finished is not None:  # time is up
+                    proven = min(proven, max(bound, sub_bound))
+                    status = "time_limit"
+                    break
         candidates = [int(j) for j in sel if free[j]]
         j = min(candidates, key=lambda k: rho[k])
         shut = closed.copy()

@@ -149,8 +149,10 @@ class PMedian(SitingModel):
         ``formulation`` (model parameter): ``auto`` (default) — the Lagrangian branch-and-bound
         (:mod:`.lagrangian`) when there are no fixed offices, no group bounds and no wish bonus and
         the dense block has at most :data:`DENSE_LIMIT` entries, else the radius formulation
-        (HiGHS, as arrays); ``radius``, ``lagrangian`` or ``assignment`` force one. ``solver="cbc"``
-        always goes through PuLP.
+        (HiGHS, as arrays); ``radius``, ``lagrangian`` or ``assignment`` force one. In the
+        branch-and-bound every node whose radius formulation truncated at its proven client radii has
+        at most 60 000 level entries is solved whole by HiGHS (:class:`.capped.RadiusSubtree`): at
+        large p the root, at small p deeper nodes. ``solver="cbc"`` always goes through PuLP.
         """
         method = self.params.get("formulation") or "auto"
         if method not in FORMULATIONS:
