@@ -422,14 +422,29 @@ class SitingModel:
         values = np.array([np.nan if v.value() is None else v.value() for v in y.values()], dtype=float)
         integral = np.all(np.isfinite(values)) and np.all(np.minimum(values, 1 - values) < 1e-6)
         if y and (not integral or (self.name != "lscp" and int((values > 0.5).sum()) != self.p)):
-            # stopped before any solution: fall back to the greedy heuristic, keep the solver's bound
-            chosen = self.heuristic()
-            self._check_plan(chosen, time_limit)
-            log.warning("%s: no solution within the time limit; greedy heuristic used", self.name)
-            objective = self.evaluate(chosen)
-            return self.make_solution(chosen, objective, "heuristic", relative_gap(objective, bound), bound, runtime, solver, log_path)
+            return self._fallback(bound, runtime, solver, log_path, time_limit)
         chosen = np.array(sorted(j for j, v in y.items() if (v.value() or 0) > 0.5), dtype=int)
         return self._finish(chosen, float(pulp.value(prob.objective) or 0.0), bound, prob.sense, status, runtime, solver, log_path)
+
+    def _fallback(self, bound: float, runtime: float, solver: str, log_path, time_limit) -> Solution:
+        """The solver stopped before any solution: the greedy plan (checked against every constraint)
+        with the solver's bound, status ``heuristic``."""
+        chosen = self.heuristic()
+        self._check_plan(chosen, time_limit)
+        log.warning("%s: no solution within the time limit; greedy heuristic used", self.name)
+        objective = self.evaluate(chosen)
+        return self.make_solution(chosen, objective, "heuristic", relative_gap(objective, bound), bound, runtime, solver, log_path)
+
+    def _from_arrays(self, x, ny: int, ids, status: str, solver_objective: float, bound: float, sense: int, runtime: float,
+                     solver: str, log_path, time_limit) -> Solution:  # fmt: skip
+        """An array model's answer (site variables are ``x[:ny]``, for the sites ``ids``) as a checked
+        :class:`Solution`: infeasible is an error, no integral plan falls back to :meth:`_fallback`."""
+        if status == "infeasible":
+            raise InfeasibleError(f"{self.name}: the constraints cannot all be met (solver says infeasible)")
+        yv = x[:ny] if x is not None else np.full(ny, np.nan)
+        if ny and (np.any(~np.isfinite(yv)) or np.any(np.minimum(yv, 1 - yv) > 1e-6) or int((yv > 0.5).sum()) != self.p):
+            return self._fallback(bound, runtime, solver, log_path, time_limit)
+        return self._finish(np.sort(np.asarray(ids)[yv > 0.5]), solver_objective, bound, sense, status, runtime, solver, log_path)
 
     def _log_path(self, log_path) -> str:
         """``log_path`` as a string, or a fresh temporary file for the solver's log."""

@@ -42,10 +42,10 @@ import numpy as np
 import pulp
 import scipy.sparse as sp
 
-from siting.errors import InfeasibleError, SitingError
+from siting.errors import SitingError
 
 from .arrays import site_block, solve_arrays
-from .base import SitingModel, Solution, as_csr, assign_nearest, relative_gap
+from .base import SitingModel, Solution, as_csr, assign_nearest
 from .cover import coverage_matrix, fixed_cover_count
 from .coverage import aggregate_rows
 
@@ -269,7 +269,8 @@ class WeightedCriteria(SitingModel):
         x, status, solver_obj, bound = solve_arrays(solver, cost, lower, upper, integer, A, row_lo, row_hi, offset, time_limit, gap,
                                                     log_path, sense="max")  # fmt: skip
         self.stats = stats
-        sol = self._solution(x, ny, sb.ids, status, solver_obj, bound, time.perf_counter() - t0, solver, log_path, time_limit)
+        sol = self._from_arrays(x, ny, sb.ids, status, solver_obj, bound, pulp.LpMaximize, time.perf_counter() - t0, solver,
+                                log_path, time_limit)  # fmt: skip
         if self.tie is None or sol.status != "optimal":
             return sol
         # second stage: the most tie-break weight among the plans that keep this optimum
@@ -289,18 +290,6 @@ class WeightedCriteria(SitingModel):
         sol2.stats = {**sol2.stats, "tie_break": float(self.tie[self.covered_count(chosen, float(self.params.get("service_radius", 30.0))) >= 1].sum()),
                       "tie_break_status": status2}  # fmt: skip
         return sol2
-
-    def _solution(self, x, ny, ids, status, solver_obj, bound, runtime, solver, log_path, time_limit) -> Solution:
-        """The array solver's answer as a checked :class:`Solution` (greedy if it stopped before any plan)."""
-        if status == "infeasible":
-            raise InfeasibleError(f"{self.name}: the constraints cannot all be met (solver says infeasible)")
-        yv = x[:ny] if x is not None else np.full(ny, np.nan)
-        if ny and (np.any(~np.isfinite(yv)) or np.any(np.minimum(yv, 1 - yv) > 1e-6) or int((yv > 0.5).sum()) != self.p):
-            chosen = self.heuristic()  # stopped before any solution: greedy plan, the solver's bound
-            self._check_plan(chosen, time_limit)
-            objective = self.evaluate(chosen)
-            return self.make_solution(chosen, objective, "heuristic", relative_gap(objective, bound), bound, runtime, solver, log_path)
-        return self._finish(np.sort(ids[yv > 0.5]), solver_obj, bound, pulp.LpMaximize, status, runtime, solver, log_path)
 
     def _greedy(self, pool, k: int, start=()) -> list[int]:
         """Add ``k`` sites of ``pool`` to ``start`` one at a time, each the largest marginal objective

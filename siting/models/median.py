@@ -191,17 +191,8 @@ class PMedian(SitingModel):
             np.r_[np.ones(ny, bool), np.zeros(nz, bool)], A, np.r_[sb.lower, np.where(has_par, 0.0, 1.0)],
             np.r_[sb.upper, np.full(nz, np.inf)], rm.constant, time_limit, gap, log_path,
         )  # fmt: skip
-        runtime = _time.perf_counter() - t0
-        if status == "infeasible":
-            raise InfeasibleError(f"{self.name}: the constraints cannot all be met (solver says infeasible)")
-        yv = x[:ny] if x is not None else np.full(ny, np.nan)
-        if ny and (np.any(~np.isfinite(yv)) or np.any(np.minimum(yv, 1 - yv) > 1e-6) or int((yv > 0.5).sum()) != self.p):
-            chosen = self.heuristic()  # stopped before any solution: greedy plan, the solver's bound
-            self._check_plan(chosen, time_limit)
-            objective = self.evaluate(chosen)
-            return self.make_solution(chosen, objective, "heuristic", relative_gap(objective, bound), bound, runtime, "highs", log_path)
-        chosen = np.sort(sb.ids[yv > 0.5])
-        return self._finish(chosen, solver_obj, bound, pulp.LpMinimize, status, runtime, "highs", log_path)
+        return self._from_arrays(x, ny, sb.ids, status, solver_obj, bound, pulp.LpMinimize, _time.perf_counter() - t0, "highs",
+                                 log_path, time_limit)  # fmt: skip
 
     def _solve_branch_and_bound(self, block, time_limit, gap, log_path) -> Solution:
         import time as _time
