@@ -26,7 +26,7 @@ from siting.errors import SitingError
 from siting.i18n import Lang, t
 from siting.io import atomic_dir, atomic_path, check_output_dir
 from siting.style import PLAN_COLORS, ROUND, TODAY_COLOR, TODAY_FILL, number_axis
-from siting.uncertainty import difference, people_step
+from siting.uncertainty import difference
 
 COLUMNS = ["scenario", "model", "status", "new_offices", "T", "within_T_before", "within_T_after",
            "within_30", "within_45", "mean_min", "median_min", "p90_min", "max_min",
@@ -257,7 +257,7 @@ def display_table(runs, lang: str | None = None) -> tuple[pd.DataFrame, dict]:
     next to every share, the people newly within T, and the formatters per column (the cells hold
     the numbers). A figure with a drive-time uncertainty band (:mod:`siting.uncertainty`) prints
     it, ``41 000 (28 000–56 000)``, people rounded by the band's width
-    (:func:`siting.uncertainty.people_step`), else as :data:`siting.style.ROUND` says."""
+    (:func:`siting.i18n.band_step`), else as :data:`siting.style.ROUND` says."""
     lang = runs_lang(runs, lang)
     rows, T_all = [], set()
     v = i18n.value_of
@@ -284,20 +284,14 @@ def display_table(runs, lang: str | None = None) -> tuple[pd.DataFrame, dict]:
 
     def share(x):
         s, pop, band, pband = (*x, None, None)[:4]
-        people = f" ({i18n.people(s * pop, people_step(pband, ROUND['people_national']), lang)})" if pop else ""  # band: the share's
+        people = f" ({i18n.people(s * pop, i18n.band_step(pband, ROUND['people_national']), lang)})" if pop else ""  # band: the share's
         return i18n.with_band(i18n.pct(s, 1, lang), band, lambda b: i18n.pct(b, 1, lang), lang) + people
 
     mins = lambda x: i18n.minutes(x, 1, lang)  # noqa: E731
     fmt = {cols["T"]: lambda x: i18n.minutes(x, 0, lang), cols["mean"]: lambda x: i18n.with_band(mins(x[0]), x[1], mins, lang),
-           cols["median"]: mins, cols["p90"]: mins, cols["max"]: mins, cols["gain"]: lambda x: banded_people(x[0], x[1], lang),
+           cols["median"]: mins, cols["p90"]: mins, cols["max"]: mins, cols["gain"]: lambda x: i18n.banded_people(x[0], x[1], lang),
            **{cols[k]: share for k in ("before", "after", "w30", "w45")}}  # fmt: skip
     return df, fmt
-
-
-def banded_people(value, band: dict | None, lang: Lang, step: int | None = None) -> str:
-    """People with their band, both rounded to a step the band's width allows: ``41 000 (28 000–56 000)``."""
-    step = step or people_step(band, ROUND["people_national"])
-    return i18n.with_band(i18n.people(value, step, lang), band, lambda x: i18n.people(x, step, lang), lang)
 
 
 def difference_lines(runs, lang: str | None = None) -> list[str]:
@@ -319,7 +313,7 @@ def difference_lines(runs, lang: str | None = None) -> list[str]:
             if d is None:
                 continue
             if key == "people_within_T_after":
-                step = people_step(d, ROUND["people_national"])
+                step = i18n.band_step(d, ROUND["people_national"])
                 fmt = lambda x, step=step: i18n.signed_people(x, step, lang)  # noqa: E731
             else:
                 fmt = lambda x: i18n.signed(x, 1, lang) + i18n.NBSP + "min"  # noqa: E731

@@ -171,6 +171,21 @@ def minutes(v, digits: int = 1, lang: Lang = DEFAULT_LANG) -> str:
     return DASH if not _finite(v) else f"{num(v, digits, lang)}{NBSP}min"
 
 
+def band_step(band: dict | None, minimum: int = 100) -> int:
+    """Rounding step for a count with ``band`` (``{"low", "high"}``): a power of ten no finer than a
+    quarter of the band's width, and no finer than ``minimum`` — a band 9 000 wide → thousands."""
+    if not isinstance(band, dict) or not (_finite(band.get("low")) and _finite(band.get("high"))):
+        return minimum
+    width = float(band["high"]) - float(band["low"])
+    return minimum if width <= 4 * minimum else max(minimum, 10 ** math.floor(math.log10(width / 4)))
+
+
+def banded_people(value, band: dict | None, lang: Lang = DEFAULT_LANG, minimum: int = 100) -> str:
+    """People with their band, both rounded to a step the band's width allows: ``41 000 (28 000–56 000)``."""
+    step = band_step(band, minimum)
+    return with_band(people(value, step, lang), band, lambda x: people(x, step, lang), lang)
+
+
 def with_band(text: str, band: dict | None, fmt, lang: Lang = DEFAULT_LANG) -> str:
     """``text`` followed by its uncertainty band when there is one: ``40 900 (36 000–45 000)``.
 

@@ -40,7 +40,7 @@ import numpy as np
 from siting.metrics import summarize
 
 __all__ = ["ASSUMPTIONS", "ROAD_RATIO_P10", "ROAD_RATIO_P90", "Assumption", "band", "describe", "headline_band",
-           "headline_figures", "difference", "people_step", "scaled", "within_uncertainty"]  # fmt: skip
+           "headline_figures", "difference", "scaled", "within_uncertainty"]  # fmt: skip
 
 #: 10th and 90th percentile of tool / reference on the road rows of the bundled validation table,
 #: default network (``siting network check``; tests/test_drive_time_validation.py keeps them in step).
@@ -160,15 +160,6 @@ def difference(a: dict, b: dict) -> dict | None:
     diffs = [out["value"], *(out[k] for k in names)]
     out["within"] = not (all(d > 0 for d in diffs) or all(d < 0 for d in diffs))
     return out
-
-
-def people_step(b: dict | None, minimum: int = 100) -> int:
-    """Rounding step for a count with band ``b``: a power of ten no finer than a quarter of the
-    band's width (and no finer than ``minimum``): a band 9 000 wide → thousands."""
-    if not isinstance(b, dict) or not (_finite(b.get("low")) and _finite(b.get("high"))):
-        return minimum
-    width = float(b["high"]) - float(b["low"])
-    return minimum if width <= 4 * minimum else max(minimum, 10 ** math.floor(math.log10(width / 4)))
 
 
 def _finite(v) -> bool:

@@ -75,7 +75,8 @@ def headline(metrics: dict) -> dict:
     b, a = v(h.get("share_within_T_before")), v(h.get("share_within_T_after"))
     out = {"T": metrics.get("threshold_minutes"), "share_before": b, "share_after": a, "total": total,
            "mean_before": v(h.get("mean_time_before")), "mean_after": v(h.get("mean_time_after")),
-           "bands": {k: i18n.band_for(h, k) for k in ("share_within_T_after", "mean_time_after") if i18n.band_for(h, k)}}  # fmt: skip
+           "bands": {k: i18n.band_for(h, k) for k in ("share_within_T_after", "mean_time_after", "people_within_T_before",
+                                                      "people_newly_within_T") if i18n.band_for(h, k)}}  # fmt: skip
     if total and b is not None and a is not None:
         out.update(people_before=b * total, people_after=a * total, people_gain=(a - b) * total)
     return out
@@ -84,9 +85,11 @@ def headline(metrics: dict) -> dict:
 def headline_line(hd: dict, lang: Lang) -> str:
     """The headline in people and percent with the threshold named (HTML)."""
     step = ROUND["people_national"]
-    gain = th("hl.gain", lang, n=i18n.signed_people(hd["people_gain"], step, lang)) if "people_gain" in hd else ""
-    pb = th("hl.people", lang, n=i18n.people(hd["people_before"], step, lang)) if "people_before" in hd else ""
     bands = hd.get("bands") or {}
+    # people rounded as finely as their drive-time band allows
+    gain_step, before_step = (i18n.band_step(bands.get(k), step) for k in ("people_newly_within_T", "people_within_T_before"))
+    gain = th("hl.gain", lang, n=i18n.signed_people(hd["people_gain"], gain_step, lang)) if "people_gain" in hd else ""
+    pb = th("hl.people", lang, n=i18n.people(hd["people_before"], before_step, lang)) if "people_before" in hd else ""
     pct, mins = (lambda x: i18n.pct(x, 1, lang)), (lambda x: i18n.minutes(x, 1, lang))
     after = i18n.with_band(pct(hd["share_after"]), bands.get("share_within_T_after"), pct, lang)  # "95,5 % (95,1 %–95,9 %)"
     return th("hl.line", lang, T=float(hd["T"] or 0), before=pct(hd["share_before"]), pb=Html(pb), after=after, gain=Html(gain),

@@ -86,10 +86,14 @@ def headline_text(run, lang: Lang) -> str:
         what = t("r.what.optimise", lang, model=t(f"r.model.{man.get('model')}", lang) if i18n.has(f"r.model.{man.get('model')}") else man.get("model"))
         if man.get("status") not in ("optimal", None):
             what += " " + t("r.what.status", lang, status=man.get("status"))
-    fmt_n = lambda x: _people(x * pop, lang, NAT)  # noqa: E731  (bands of shares → people)
     s = [f"<p><b>{e(run.title(lang))}</b> — {th('r.n_new', lang, n=n)}, {e(what)}.</p><ul>"]
-    s.append("<li>" + th("r.hl.people", lang, within=Html(e(_with_band(_people(within_a, lang, NAT), h, "share_within_T_after", fmt_n, lang))),
-                         share=i18n.pct(sa, 1, lang), T=T, more=i18n.signed_people(within_a - within_b, NAT, lang),
+    # people rounded as finely as their drive-time band allows (a band 180 000 wide → thousands)
+    share_band = i18n.band_for(h, "share_within_T_after")
+    people_band = i18n.band_for(h, "people_within_T_after") or (
+        {"low": share_band["low"] * pop, "high": share_band["high"] * pop} if share_band else None)
+    gain_step = i18n.band_step(i18n.band_for(h, "people_newly_within_T"), NAT)
+    s.append("<li>" + th("r.hl.people", lang, within=Html(e(i18n.banded_people(within_a, people_band, lang, NAT))),
+                         share=i18n.pct(sa, 1, lang), T=T, more=i18n.signed_people(within_a - within_b, gain_step, lang),
                          today=i18n.pct(sb, 1, lang)) + "</li>")  # fmt: skip
     mins = lambda x: i18n.minutes(x, 1, lang)  # noqa: E731
     s.append("<li>" + th("r.hl.time", lang, after=Html(e(_with_band(mins(v(h["mean_time_after"])), h, "mean_time_after", mins, lang))),
