@@ -173,13 +173,7 @@ def _relative_loss(best: float, value: float, minimise: bool) -> float:
 def exact_time_cost(data: plans.PlanData) -> sp.csr_array:
     """The matrix with the far rows replaced by their uncut times: a p-median on it minimises the
     exact population-weighted time (no penalty for points beyond the cutoff)."""
-    c = sp.csr_array(data.cost).tocoo()
-    keep = ~data._is_far[c.row]
-    fr, fk = np.nonzero(np.isfinite(data.far_cost))
-    rows = np.r_[c.row[keep], data.far_rows[fr]]
-    cols = np.r_[c.col[keep], fk]
-    vals = np.r_[c.data[keep], data.far_cost[fr, fk]]
-    return sp.csr_array((vals, (rows, cols)), shape=c.shape)
+    return sp.csr_array(data.exact)
 
 
 # ------------------------------------------------------------------------------------------- efficiency

@@ -33,8 +33,9 @@ class PlanData:
         Minutes from today's nearest office (no cutoff; ``inf`` = unreachable).
     far_rows : ndarray of int
         Demand points with ``before > cutoff``.
-    far_cost : ndarray
-        ``(len(far_rows), n_sites)`` uncut minutes for those points.
+    far_cost : scipy sparse or ndarray
+        ``(len(far_rows), n_sites)`` uncut minutes for those points (sparse: stored = reachable;
+        dense: ``inf`` = unreachable), at least every site within ``before``.
     weights : ndarray
         Population per demand point.
     fixed : ndarray of bool
@@ -55,10 +56,21 @@ class PlanData:
     def __post_init__(self):
         self.cost = sp.csc_array(self.cost)
         self.cost.sort_indices()
+        self.far_rows = np.asarray(self.far_rows, int)
         self._is_far = np.zeros(self.cost.shape[0], bool)
         self._is_far[self.far_rows] = True
-        self._far_pos = np.full(self.cost.shape[0], -1)
-        self._far_pos[self.far_rows] = np.arange(len(self.far_rows))
+        # one sparse matrix of exact rows: the matrix's rows for near points, the uncut rows for far ones
+        c = self.cost.tocoo()
+        near = ~self._is_far[c.row]
+        if sp.issparse(self.far_cost):
+            f = sp.coo_array(self.far_cost)
+            fr, fk, fv = f.row, f.col, f.data
+        else:
+            fr, fk = np.nonzero(np.isfinite(self.far_cost))
+            fv = np.asarray(self.far_cost)[fr, fk]
+        self.exact = sp.csc_array((np.r_[c.data[near], fv], (np.r_[c.row[near], self.far_rows[fr]], np.r_[c.col[near], fk])),
+                                  shape=self.cost.shape)  # fmt: skip
+        self.exact.sort_indices()
 
     @classmethod
     def from_stages(cls, inputs, tm, far) -> PlanData:
@@ -71,12 +83,8 @@ class PlanData:
 
     def column(self, j: int) -> tuple[np.ndarray, np.ndarray]:
         """Rows and minutes of site ``j``: stored entries for near rows, uncut times for far rows."""
-        c = self.cost
-        r, t = c.indices[c.indptr[j] : c.indptr[j + 1]], c.data[c.indptr[j] : c.indptr[j + 1]]
-        near = ~self._is_far[r]
-        fr = self.far_cost[:, j]
-        ok = np.isfinite(fr)
-        return np.r_[r[near], self.far_rows[ok]], np.r_[t[near], fr[ok]]
+        c = self.exact
+        return c.indices[c.indptr[j] : c.indptr[j + 1]], c.data[c.indptr[j] : c.indptr[j + 1]]
 
 
 def _wsum(w: np.ndarray, x: np.ndarray) -> float:
@@ -142,12 +150,8 @@ def score_times(data: PlanData, after: np.ndarray, T: float) -> dict:
 def _entries(data: PlanData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every (demand point, site, minutes) a site can serve: stored matrix entries for near rows,
     the uncut block for far rows."""
-    c = data.cost
-    rows = c.indices
-    cols = np.repeat(np.arange(c.shape[1]), np.diff(c.indptr))
-    near = ~data._is_far[rows]
-    fr, fk = np.nonzero(np.isfinite(data.far_cost))
-    return np.r_[rows[near], data.far_rows[fr]], np.r_[cols[near], fk], np.r_[c.data[near], data.far_cost[fr, fk]]
+    c = data.exact
+    return c.indices, np.repeat(np.arange(c.shape[1]), np.diff(c.indptr)), c.data
 
 
 def _removal(data: PlanData, plan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

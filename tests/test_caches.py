@@ -84,7 +84,7 @@ def test_damaged_far_rows_entry_is_rebuilt_and_equals_a_cold_build(stages, how):
     with cache.recording() as events:
         far = pipeline.far_rows(network, inputs, tm)
     rebuilt(events, "far rows")
-    assert np.array_equal(far.rows, cold.rows) and np.array_equal(far.cost, cold.cost)
+    assert np.array_equal(far.rows, cold.rows) and (far.cost != cold.cost).nnz == 0
 
 
 @pytest.mark.parametrize("how", DAMAGE)

@@ -151,75 +151,78 @@ class FarRows:
     With these, the time to the nearest open office of *any* plan follows from the matrix alone:
     ``after = min(before, new sites' times)`` is exact for a point within the cutoff of today's
     offices (a new site beyond the cutoff cannot beat them), and for the others these rows hold
-    every site's time without a cutoff.
+    every site that can beat their nearest office.
 
     Attributes
     ----------
     rows : ndarray of int
         Demand points with ``before > cutoff``.
-    cost : ndarray
-        ``(len(rows), n_sites)`` minutes, ``inf`` where unreachable.
+    cost : scipy.sparse.csr_array
+        ``(len(rows), n_sites)`` minutes (stored = reachable): every site within the point's
+        ``before`` — for points no office reaches, every site within the largest finite ``before``
+        of any point (at least the cutoff). Sparse: memory follows the pairs, never points × graph
+        nodes or points × sites.
     """
 
     rows: np.ndarray
-    cost: np.ndarray
+    cost: sp.csr_array
+
+
+#: Bump when the on-disk far-rows format changes.
+FAR_CACHE_VERSION = 2
 
 
 def far_rows(network: Network, inputs: Inputs, tm: TimeMatrix, timer: Timer | None = None) -> FarRows:
     """Stage 3b (sweeps and plan analysis): uncut times for the demand rows beyond the cutoff.
 
-    One reverse Dijkstra per distinct road node of those points (a few hundred nationally);
-    cached on disk beside the matrix.
+    The matrix rows of points an office reaches already run to that office (exact beyond the
+    cutoff); only the points no office reaches get their own rows here, up to the largest finite
+    nearest-office time (one search per distinct site node on the contracted graph, as for the
+    matrix). Cached on disk beside the matrix.
     """
-    from scipy.sparse.csgraph import dijkstra
-
     from siting import traveltime
 
     timer = timer or Timer()
     rows = np.flatnonzero(~(tm.before <= tm.cutoff))
-    path = cache_dir() / "matrices" / f"{tm.key}-far.npz"
-    hit = _MATRICES.get(f"{tm.key}-far")
+    name = f"{tm.key}-far"
+    path = cache_dir() / "matrices" / f"{name}.npz"
+    hit = _MATRICES.get(name)
     if hit is not None:
         return hit
     n_sites = len(inputs.sites)
-    parts = {"version": 1, "matrix": tm.key, "rows": cache.fingerprint(rows), "n_rows": len(rows), "n_sites": n_sites}
+    parts = {"version": FAR_CACHE_VERSION, "matrix": tm.key, "rows": cache.fingerprint(rows), "n_rows": len(rows), "n_sites": n_sites}
 
     def check(z: dict) -> str | None:
-        if not np.array_equal(z["rows"], rows) or z["cost"].shape != (len(rows), n_sites):
-            return f"rows or shape {z['cost'].shape} are not the run's {len(rows)} far rows × {n_sites} sites"
+        if not np.array_equal(z["rows"], rows) or [int(v) for v in z["shape"]] != [len(rows), n_sites]:
+            return f"rows or shape {tuple(int(v) for v in z['shape'])} are not the run's {len(rows)} far rows × {n_sites} sites"
+        indptr = z["indptr"]
+        if len(indptr) != len(rows) + 1 or indptr[-1] != len(z["data"]) or (len(z["indices"]) and z["indices"].max() >= n_sites):
+            return "inconsistent sparse structure"
         return None
 
     z = cache.load(path, "far rows", parts, check=check)
     if z is not None:
-        out = FarRows(z["rows"], z["cost"])
-        _MATRICES.put(f"{tm.key}-far", out)
+        out = FarRows(z["rows"], sp.csr_array((z["data"], z["indices"], z["indptr"]), shape=(len(rows), n_sites)))
+        _MATRICES.put(name, out)
         return out
-    graph = network.graph
     with timer.stage("far rows"):
-        hint = ("there are no existing offices, so every demand point needs its uncut times; use coarser demand "
-                "(demand.cell_size_m)" if not inputs.fixed.any() else
-                f"{len(rows):,} of {len(tm.before):,} demand points have no existing office within network.cutoff_minutes "
-                f"({tm.cutoff:g}); raise network.cutoff_minutes or use coarser demand (demand.cell_size_m)")  # fmt: skip
-        if len(rows) and graph.is_estimate:
-            resources.require(8 * len(rows) * n_sites, f"far rows ({len(rows):,} demand points × {n_sites:,} sites)", hint)
-            cost = np.full((len(rows), n_sites), np.inf)
-            m = graph.time_matrix(_xy(inputs.demand)[rows], _xy(inputs.sites), 1e9).tocoo()
-            cost[m.row, m.col] = m.data
-        elif len(rows):
-            d = traveltime.snap(graph, inputs.demand.geometry.iloc[rows])
-            f = traveltime.snap(graph, inputs.sites.geometry)
-            nodes, inv = np.unique(d.node, return_inverse=True)
-            # one dense row per distinct road node of those points, then their sites' columns, then the rows
-            resources.require(8 * (len(nodes) * (graph.n_nodes + n_sites) + 2 * len(rows) * n_sites),
-                              f"far rows ({len(nodes):,} road nodes of demand points × {graph.n_nodes:,} road nodes)", hint)  # fmt: skip
-            limit = float(np.max(np.where(np.isfinite(tm.before[rows]), tm.before[rows], np.inf)))
-            dist = dijkstra(graph.matrix.T.tocsr(), directed=True, indices=nodes, limit=limit)  # node → demand point
-            cost = dist[:, f.node][inv] + f.access_minutes[None, :] + d.access_minutes[:, None]
+        reach = np.isfinite(tm.before[rows])
+        near = sp.csr_array(tm.cost)[rows[reach]]  # already every site within the point's nearest-office time
+        lost = rows[~reach]
+        if len(lost):
+            top = tm.before[np.isfinite(tm.before)]
+            limit = max(float(tm.cutoff), float(top.max()) if len(top) else 0.0)
+            resources.require(16 * len(lost) * n_sites, f"far rows ({len(lost):,} demand points no office reaches × {n_sites:,} sites)",
+                              "there are no existing offices for them: use coarser demand (demand.cell_size_m) or lower "
+                              "network.cutoff_minutes")  # fmt: skip
+            extra = sp.csr_array(traveltime.travel_time_matrix(network.graph, inputs.demand.geometry.iloc[lost], inputs.sites.geometry,
+                                                               cutoff=limit))  # fmt: skip
         else:
-            cost = np.full((0, n_sites), np.inf)
+            extra = sp.csr_array((0, n_sites))
+        order = np.argsort(np.r_[np.flatnonzero(reach), np.flatnonzero(~reach)], kind="stable")
+        cost = sp.csr_array(sp.vstack([near, extra]).tocsr()[order])
     out = FarRows(rows, cost)
-    cache.save(path, "far rows", parts, {"rows": rows, "cost": cost})
-    _MATRICES.put(f"{tm.key}-far", out)
+    cache.save(path, "far rows", parts, {"rows": rows, "data": cost.data, "indices": cost.indices, "indptr": cost.indptr,
+                                          "shape": np.array(cost.shape)})  # fmt: skip
+    _MATRICES.put(name, out)
     return out
-
-
