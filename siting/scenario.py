@@ -166,6 +166,27 @@ class ConstraintSettings(_Strict):
     min_in_centrality_classes: CentralityBound | None = Field(None, description="at least count new offices in these centrality classes")
 
 
+class ExistingSettings(_Strict):
+    mode: Literal["fixed", "greenfield", "relocate"] = Field(
+        "fixed", description="today's offices: fixed (always open), greenfield (nothing fixed) or relocate (up to max_closed move)")
+    max_closed: int | None = Field(None, ge=1, description="relocate: at most this many of today's office locations close")
+    offices: int | None = Field(None, ge=1, description="greenfield: office locations in the structure (default: today's + new_offices)")
+
+    @model_validator(mode="after")
+    def _mode_fields(self):
+        if self.mode == "relocate" and self.max_closed is None:
+            raise ValueError("mode relocate needs max_closed (how many of today's office locations may close, e.g. 10)")
+        if self.max_closed is not None and self.mode != "relocate":
+            raise ValueError(f"max_closed works with mode relocate, not {self.mode}")
+        if self.offices is not None and self.mode != "greenfield":
+            raise ValueError(f"offices (the structure's size) works with mode greenfield, not {self.mode}")
+        return self
+
+
+#: Models that can choose a whole structure (``existing.mode`` greenfield or relocate).
+STRUCTURE_MODELS = ("pmedian", "mclp", "pcenter")
+
+
 class SolverSettings(_Strict):
     name: Literal["highs", "cbc"] = "highs"
     time_limit: float = Field(600.0, gt=0, le=604_800)
@@ -191,6 +212,7 @@ class Scenario(_Strict):
     network: NetworkSettings = Field(default_factory=NetworkSettings)
     wishes: WishSettings = Field(default_factory=WishSettings)
     constraints: ConstraintSettings = Field(default_factory=ConstraintSettings)
+    existing: ExistingSettings = Field(default_factory=ExistingSettings)
     sites: list[str] = Field(default_factory=list, description="evaluate: the plan's sites (place or municipality names)")
     solver: SolverSettings = Field(default_factory=SolverSettings)
     outputs: OutputSettings = Field(default_factory=OutputSettings)
@@ -240,6 +262,18 @@ class Scenario(_Strict):
             raise ValueError("model.type evaluate needs a list of sites")
         if self.model.type in ("none",) and self.new_offices:
             raise ValueError("model.type none (baseline) needs new_offices: 0")
+        if self.existing.mode != "fixed":
+            if self.model.type not in STRUCTURE_MODELS:
+                raise ValueError(f"existing.mode {self.existing.mode} works with model.type {', '.join(STRUCTURE_MODELS)}, not {self.model.type}")
+            if self.model.capacity is not None:
+                raise ValueError(f"model.capacity does not work with existing.mode {self.existing.mode}; remove one of them")
+            c, wishes = self.constraints, self.wishes
+            bounds = [k for k in ("max_per_kommune", "max_per_district", "min_per_district") if getattr(c, k) is not None]
+            if wishes.asked_with_premises == "bonus" or wishes.asked == "bonus":
+                bounds.append("wishes bonus")
+            if bounds:
+                raise ValueError(f"existing.mode {self.existing.mode} takes no {bounds[0]} (constraints count new offices beside "
+                                 "today's; a whole structure is chosen here); remove it")  # fmt: skip
         if self.model.type in ("mclp", "lscp", "backup", "hybrid") and self.network.cutoff_minutes < self.model.threshold_minutes:
             raise ValueError(f"network.cutoff_minutes ({self.network.cutoff_minutes:g}) is below model.threshold_minutes "
                              f"({self.model.threshold_minutes:g}): coverage within the threshold cannot be measured; raise the cutoff")  # fmt: skip

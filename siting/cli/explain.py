@@ -48,7 +48,7 @@ def handle(args) -> int:
         raise SitingError(f"--alternatives needs model.type mclp, pmedian, backup or hybrid (the scenario has {sc.model.type})")
     inputs = pipeline.load_inputs(sc)
     network = pipeline.load_network_stage(sc)
-    tm = pipeline.drive_time_matrix(network, inputs, sc.network.cutoff_minutes)
+    tm = pipeline.scenario_matrix(sc, network, inputs)
     far = pipeline.far_rows(network, inputs, tm)
     problem = pipeline.build_problem(sc, inputs)
     sol = pipeline.solve_model(sc, problem, tm)

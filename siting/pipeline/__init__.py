@@ -5,9 +5,9 @@ cache key, so that many runs (a sweep) share one network and one drive-time matr
 
     inputs  = load_inputs(sc)                         # kommuner, stations, demand, candidates, sites
     network = load_network_stage(sc)                  # RoadGraph, once per (file, speeds, ferries)
-    matrix  = drive_time_matrix(network, inputs, sc.network.cutoff_minutes, floor=matrix_floor(sc))
+    matrix  = scenario_matrix(sc, network, inputs)    # drive_time_matrix with the scenario's cutoff/floor/mode
     problem = build_problem(sc, inputs)               # weights, fixed, constraints: plain arrays
-    sol     = solve_model(sc, problem, matrix)        # no I/O
+    sol     = solve_model(sc, problem, matrix, rows_source(network, inputs))  # no I/O
     band    = band_stage(sc, inputs, network, sol.open_sites)   # the times under the low/high drive-time assumption
     result  = compute_metrics_stage(sc, inputs, network, matrix, sol, band)
     write_outputs(out, ...)                           # the only stage that writes
@@ -31,6 +31,9 @@ from siting.pipeline.matrix import (
     far_rows,
     matrix_floor,
     matrix_key,
+    rows_source,
+    scenario_matrix,
+    scenario_matrix_key,
 )
 from siting.pipeline.metrics_stage import (
     PROPOSAL_COLUMNS,
@@ -49,6 +52,6 @@ __all__ = [
     "MATRIX_CACHE_VERSION", "PROPOSAL_COLUMNS", "RUN_MARKER", "BandTimes", "FarRows", "Inputs", "Network", "Problem", "RunMetrics",
     "TimeMatrix", "Timer", "after_times", "band_stage", "build_problem", "clear_memo", "compute_metrics_stage", "digest",
     "drive_time_matrix", "far_rows", "headline", "inputs_key", "load_inputs", "load_network_stage", "matrix_floor",
-    "matrix_key", "network_key", "network_spec", "plan_sites", "run_scenario", "site_hits", "site_table", "solve_model",
-    "write_outputs",
+    "matrix_key", "network_key", "network_spec", "plan_sites", "rows_source", "run_scenario", "scenario_matrix",
+    "scenario_matrix_key", "site_hits", "site_table", "solve_model", "write_outputs",
 ]  # fmt: skip

@@ -47,6 +47,12 @@ class TimeMatrix:
         Time it took to build (0 when read from a cache).
     cache : str
         ``"built"``, ``"disk"`` or ``"memo"``.
+    floor : float
+        Minutes every row reaches at least (:func:`matrix_floor`).
+    structure : bool
+        Rows for a structure scenario (``existing.mode`` greenfield/relocate): each row holds the
+        sites within :func:`siting.pipeline.structure.row_bound` of its point (nothing is fixed, so
+        no office ends it); the models extend rows where they need more.
     """
 
     cost: sp.csr_array
@@ -57,6 +63,8 @@ class TimeMatrix:
     key: str
     seconds: float = 0.0
     cache: str = "built"
+    floor: float = 0.0
+    structure: bool = False
 
 
 def _xy(gdf: gpd.GeoDataFrame) -> np.ndarray:
@@ -65,20 +73,26 @@ def _xy(gdf: gpd.GeoDataFrame) -> np.ndarray:
 
 def matrix_floor(sc: Scenario) -> float:
     """Minutes every demand point's matrix row must reach whatever its nearest existing office:
-    the service radius for backup coverage (a point covered once needs its second cover), else 0."""
-    return float(sc.model.threshold_minutes) if sc.model.type == "backup" else 0.0
+    the service radius for backup coverage (a point covered once needs its second cover) and for
+    coverage models choosing a whole structure (nothing fixed ends their rows), else 0."""
+    if sc.model.type == "backup" or (sc.existing.mode != "fixed" and sc.model.type in ("mclp", "pcenter")):
+        return float(sc.model.threshold_minutes)
+    return 0.0
 
 
-def matrix_parts(network: Network, inputs: Inputs, cutoff: float, floor: float = 0.0) -> dict:
+def matrix_parts(network: Network, inputs: Inputs, cutoff: float, floor: float = 0.0, structure: bool = False) -> dict:
     """The full key of a drive-time matrix: the graph's content, demand and site coordinates, which
-    sites are existing offices, the cutoff and the floor."""
-    return {"version": MATRIX_CACHE_VERSION, "network": network.content_key, "demand_xy": cache.fingerprint(_xy(inputs.demand)),
-            "sites_xy": cache.fingerprint(_xy(inputs.sites)), "fixed": cache.fingerprint(inputs.fixed), "cutoff": float(cutoff),
-            "floor": float(floor), "n_demand": len(inputs.demand), "n_sites": len(inputs.sites)}  # fmt: skip
+    sites are existing offices, the cutoff, the floor and whether rows are a structure's."""
+    parts = {"version": MATRIX_CACHE_VERSION, "network": network.content_key, "demand_xy": cache.fingerprint(_xy(inputs.demand)),
+             "sites_xy": cache.fingerprint(_xy(inputs.sites)), "fixed": cache.fingerprint(inputs.fixed), "cutoff": float(cutoff),
+             "floor": float(floor), "n_demand": len(inputs.demand), "n_sites": len(inputs.sites)}  # fmt: skip
+    if structure:  # rows to row_bound (nothing fixed ends them)
+        parts["rows"] = "structure"
+    return parts
 
 
-def matrix_key(network: Network, inputs: Inputs, cutoff: float, floor: float = 0.0) -> str:
-    return cache.key_of(matrix_parts(network, inputs, cutoff, floor))
+def matrix_key(network: Network, inputs: Inputs, cutoff: float, floor: float = 0.0, structure: bool = False) -> str:
+    return cache.key_of(matrix_parts(network, inputs, cutoff, floor, structure))
 
 
 def _matrix_problem(n_demand: int, n_sites: int):
@@ -99,17 +113,18 @@ def _matrix_problem(n_demand: int, n_sites: int):
 
 
 def drive_time_matrix(network: Network, inputs: Inputs, cutoff: float, timer: Timer | None = None,
-                      use_disk: bool = True, floor: float = 0.0) -> TimeMatrix:  # fmt: skip
+                      use_disk: bool = True, floor: float = 0.0, structure: bool = False) -> TimeMatrix:  # fmt: skip
     """Stage 3: the sparse demand × site drive-time matrix and today's nearest-office times.
 
     A demand point's row holds the sites within ``max(its nearest-office time, floor)`` minutes
     (``cutoff`` if no existing office reaches it): on the national 250 m grid with 4 500 sites
-    that is ~20× fewer pairs than a 90-min cutoff, and exact for points beyond it.
+    that is ~20× fewer pairs than a 90-min cutoff, and exact for points beyond it. With
+    ``structure`` (nothing fixed) rows end at :func:`siting.pipeline.structure.row_bound`.
     """
     from siting import traveltime
 
     timer = timer or Timer()
-    parts = matrix_parts(network, inputs, cutoff, floor)
+    parts = matrix_parts(network, inputs, cutoff, floor, structure)
     key = cache.key_of(parts)
     hit = _MATRICES.get(key)
     if hit is not None:
@@ -120,7 +135,8 @@ def drive_time_matrix(network: Network, inputs: Inputs, cutoff: float, timer: Ti
             z = cache.load(path, "matrix", parts, check=_matrix_problem(len(inputs.demand), len(inputs.sites)))
         if z is not None:
             cost = sp.csr_array((z["data"], z["indices"], z["indptr"]), shape=(len(inputs.demand), len(inputs.sites)))
-            tm = TimeMatrix(cost, z["before"], float(cutoff), int(z["far"][0]), int(z["far"][1]), key, 0.0, "disk")
+            tm = TimeMatrix(cost, z["before"], float(cutoff), int(z["far"][0]), int(z["far"][1]), key, 0.0, "disk", float(floor),
+                            structure)  # fmt: skip
             _MATRICES.put(key, tm)
             return tm
     graph = network.graph
@@ -132,16 +148,44 @@ def drive_time_matrix(network: Network, inputs: Inputs, cutoff: float, timer: Ti
     with timer.stage("drive-time matrix"):
         before, _ = traveltime.nearest_facility_time(graph, inputs.demand.geometry, inputs.sites.geometry[inputs.fixed])
         # + 1e-6: the nearest office itself stays in the row whatever the rounding of the two searches
-        per_point = np.where(np.isfinite(before), np.maximum(before + 1e-6, floor), cutoff) if inputs.fixed.any() else cutoff
+        if structure:
+            from siting.pipeline.structure import row_bound
+
+            per_point = row_bound(before, floor, cutoff)
+        else:
+            per_point = np.where(np.isfinite(before), np.maximum(before + 1e-6, floor), cutoff) if inputs.fixed.any() else cutoff
         cost = traveltime.travel_time_matrix(graph, inputs.demand.geometry, inputs.sites.geometry, cutoff=per_point)
     tm = TimeMatrix(sp.csr_array(cost), np.asarray(before, float), float(cutoff), far_demand, far_sites, key,
-                    round(time.perf_counter() - t0, 3), "built")  # fmt: skip
+                    round(time.perf_counter() - t0, 3), "built", float(floor), structure)  # fmt: skip
     if use_disk:
         c = tm.cost
         cache.save(path, "matrix", parts, {"data": c.data, "indices": c.indices, "indptr": c.indptr, "shape": np.array(c.shape),
                                            "before": tm.before, "far": np.array([far_demand, far_sites])})  # fmt: skip
     _MATRICES.put(key, tm)
     return tm
+
+
+def scenario_matrix(sc: Scenario, network: Network, inputs: Inputs, timer: Timer | None = None, use_disk: bool = True) -> TimeMatrix:
+    """:func:`drive_time_matrix` with the scenario's cutoff, floor and structure mode."""
+    return drive_time_matrix(network, inputs, sc.network.cutoff_minutes, timer, use_disk, floor=matrix_floor(sc),
+                             structure=sc.existing.mode != "fixed")  # fmt: skip
+
+
+def scenario_matrix_key(sc: Scenario, network: Network, inputs: Inputs) -> str:
+    return matrix_key(network, inputs, sc.network.cutoff_minutes, matrix_floor(sc), sc.existing.mode != "fixed")
+
+
+def rows_source(network: Network, inputs: Inputs):
+    """``rows_for(points, minutes)``: the drive-time rows (sparse, sites as columns) of demand
+    ``points`` up to ``minutes`` each — what structure models ask for when a row is too short."""
+    from siting import traveltime
+
+    def rows_for(points, minutes):
+        points = np.asarray(points, int)
+        return sp.csr_array(traveltime.travel_time_matrix(network.graph, inputs.demand.geometry.iloc[points], inputs.sites.geometry,
+                                                          cutoff=np.asarray(minutes, float)))  # fmt: skip
+
+    return rows_for
 
 
 @dataclass

@@ -39,6 +39,7 @@ class Problem:
     notes: dict = field(default_factory=dict)
     load_weights: np.ndarray | None = None
     office_labels: np.ndarray | None = None
+    existing: np.ndarray | None = None  # today's offices among the sites (structure scenarios: fixed is all False)
 
 
 def site_hits(names: list[str], inputs: Inputs, what: str) -> list[np.ndarray]:
@@ -136,6 +137,9 @@ def build_problem(sc: Scenario, inputs: Inputs) -> Problem:
     load_w = weights if sc.model.load.measure == "weight" else inputs.demand[sc.model.load.measure].to_numpy(float)
     from siting.workload import site_office_labels
 
+    if sc.existing.mode != "fixed":  # a whole structure: nothing fixed, today's offices are sites like the others
+        return Problem(weights, np.zeros(len(sites), bool), cons, inputs.demand.politidistrikt.to_numpy(str), plan, cap_w, notes, load_w,
+                       site_office_labels(sites, inputs.stations), existing=fixed)  # fmt: skip
     return Problem(weights, fixed, cons, inputs.demand.politidistrikt.to_numpy(str), plan, cap_w, notes, load_w,
                    site_office_labels(sites, inputs.stations))  # fmt: skip
 
@@ -151,8 +155,16 @@ def _rows_complete(tm: TimeMatrix, fixed: np.ndarray) -> bool:
     return bool(np.all(np.abs(t - tm.before) <= 1e-6 * np.maximum(1.0, tm.before)))
 
 
-def solve_model(sc: Scenario, problem: Problem, tm: TimeMatrix) -> Solution:
-    """Stage 4b: solve (or evaluate) the scenario's model on the matrix. No I/O."""
+def solve_model(sc: Scenario, problem: Problem, tm: TimeMatrix, rows_for=None) -> Solution:
+    """Stage 4b: solve (or evaluate) the scenario's model on the matrix. No I/O.
+
+    ``rows_for(points, minutes)``: drive-time rows of demand ``points`` up to ``minutes`` each, for
+    structure scenarios whose models need longer rows (:mod:`siting.pipeline.structure`).
+    """
+    if sc.existing.mode != "fixed":
+        from siting.pipeline.structure import solve_structure
+
+        return solve_structure(sc, problem, tm, rows_for)
     cost, w, fixed, cons = tm.cost, problem.weights, problem.fixed, problem.constraints
     T = sc.model.threshold_minutes
     solver = sc.solver

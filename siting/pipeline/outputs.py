@@ -23,7 +23,7 @@ from siting.uncertainty import describe as describe_band
 def write_outputs(out: Path, sc: Scenario, scenario_path: Path, inputs: Inputs, network: Network, tm: TimeMatrix,
                   sol: Solution, result: RunMetrics, timer: Timer, keys: dict, force: bool = False,
                   t_start: float | None = None, notes: dict | None = None, analysis=None,
-                  cache_events: list | None = None, whatif=None) -> Path:  # fmt: skip
+                  cache_events: list | None = None, whatif=None, structure=None) -> Path:  # fmt: skip
     """Stage 6 (the only one that writes): the run folder, atomically.
 
     ``proposals.gpkg``/``.csv``, ``kommuner.csv``, ``offices.csv`` (people and offences per office's
@@ -31,7 +31,10 @@ def write_outputs(out: Path, sc: Scenario, scenario_path: Path, inputs: Inputs, 
     ``map.html`` and ``layers.gpkg`` (from which ``siting map RUN`` redraws the map); with a
     :class:`siting.explain.PlanAnalysis`, also ``explain.csv`` (per new site), ``efficiency.json``
     and ``alternatives.csv`` when computed; with :class:`siting.maps.whatif.WhatIf` arrays, ``whatif.npz``
-    (the map's what-if data, from which ``siting map RUN`` redraws it).
+    (the map's what-if data, from which ``siting map RUN`` redraws it); with a
+    :class:`siting.structure.StructureAnalysis` (structure scenarios), ``offices.csv`` (today's
+    offices: value, best replacement, kept), the ``structure`` layer (kept / moved / added) and
+    ``metrics.json['structure']``.
     """
     from siting import traveltime
 
@@ -82,6 +85,10 @@ def write_outputs(out: Path, sc: Scenario, scenario_path: Path, inputs: Inputs, 
 
         demand = demand_layer(inputs.demand, tm.before, result.after)
         demand.to_file(layers, layer="demand", driver="GPKG")
+        if structure is not None:
+            structure.offices.to_csv(tmp / "offices.csv", index=False)
+            structure.layer.to_file(layers, layer="structure", driver="GPKG")
+            metrics["structure"] = structure.summary
         if analysis is not None:
             analysis.sites.to_csv(tmp / "explain.csv", index=False)
             if analysis.efficiency is not None:

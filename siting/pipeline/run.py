@@ -16,7 +16,7 @@ from siting.paths import MAPS_DIR, SCENARIO_DIR
 from siting.pipeline.band_stage import band_stage
 from siting.pipeline.inputs_stage import load_inputs
 from siting.pipeline.keys import RUN_MARKER, Timer
-from siting.pipeline.matrix import drive_time_matrix, far_rows, matrix_floor
+from siting.pipeline.matrix import far_rows, rows_source, scenario_matrix
 from siting.pipeline.metrics_stage import compute_metrics_stage
 from siting.pipeline.model import build_problem, solve_model
 from siting.pipeline.network_stage import load_network_stage
@@ -49,11 +49,11 @@ def run_scenario(path: str | Path, out: str | Path | None = None, force: bool = 
         t_start = time.perf_counter()
         inputs = load_inputs(sc, timer)
         network = load_network_stage(sc, timer)
-        tm = drive_time_matrix(network, inputs, sc.network.cutoff_minutes, timer, floor=matrix_floor(sc))
+        tm = scenario_matrix(sc, network, inputs, timer)
         with timer.stage("model"):
             problem = build_problem(sc, inputs)
             try:
-                sol = solve_model(sc, problem, tm)
+                sol = solve_model(sc, problem, tm, rows_source(network, inputs))
             except InfeasibleError as exc:
                 raise InfeasibleError(f"{Path(path).name}: {exc}") from None
         if sol.stats.get("cutoff_may_change_optimum"):
@@ -64,15 +64,22 @@ def run_scenario(path: str | Path, out: str | Path | None = None, force: bool = 
             band = band_stage(sc, inputs, network, sol.open_sites)
         with timer.stage("metrics"):
             result = compute_metrics_stage(sc, inputs, network, tm, sol, band)
-        analysis = far = None
-        if len(sol.selected):
+        analysis = far = structure = None
+        if sc.existing.mode != "fixed":
+            from siting.pipeline.structure import structure_efficiency
+            from siting.structure import analyse_structure
+
+            with timer.stage("structure"):
+                eff = structure_efficiency(sc, inputs, network, tm, problem, sol, rows_source(network, inputs))
+                structure = analyse_structure(sc, inputs, network, tm, problem, sol, eff)
+        elif len(sol.selected):
             from siting.explain import analyse
 
             with timer.stage("explain"):
                 far = far_rows(network, inputs, tm, timer)
                 analysis = analyse(sc, inputs, tm, far, problem, sol, with_efficiency=sc.model.type == "evaluate", band=band)
         wi = None
-        if sc.outputs.map and inputs.fixed.any():  # the what-if adds sites to today's offices
+        if sc.outputs.map and inputs.fixed.any() and sc.existing.mode == "fixed":  # the what-if adds sites to today's offices
             with timer.stage("what-if data"):
                 try:
                     far = far if far is not None else far_rows(network, inputs, tm, timer)
@@ -82,7 +89,7 @@ def run_scenario(path: str | Path, out: str | Path | None = None, force: bool = 
         keys = {"inputs": inputs.key, "network": network.key, "network_content": network.content_key, "matrix": tm.key}
         notes = {**problem.notes, "band": describe_band(how={b.name: b.describe() for b in band})}
         write_outputs(out, sc, Path(path), inputs, network, tm, sol, result, timer, keys, force=force, t_start=t_start,
-                      notes=notes, analysis=analysis, cache_events=cache_events, whatif=wi)  # fmt: skip
+                      notes=notes, analysis=analysis, cache_events=cache_events, whatif=wi, structure=structure)  # fmt: skip
     if copy_map and sc.outputs.map and sc.outputs.maps_copy and Path(path).resolve().parent == SCENARIO_DIR.resolve():
         with atomic_path(MAPS_DIR / f"{sc.name}.html") as tmpmap:
             shutil.copyfile(out / "map.html", tmpmap)

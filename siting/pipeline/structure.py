@@ -1,0 +1,372 @@
+"""Structure scenarios (``existing.mode``): choose a whole office structure instead of adding to today's.
+
+* ``greenfield``: nothing is fixed; the model chooses ``existing.offices`` sites (default: today's
+  office locations + ``new_offices``) among today's locations and the candidates.
+* ``relocate``: today's offices stay unless the model closes them, at most ``existing.max_closed``,
+  while it opens ``new_offices`` more than it closes (the structure grows by ``new_offices``).
+
+With nothing fixed a demand point's row has no natural end (with today's offices fixed it ends at the
+nearest one). The matrix stage ends each row at ``2 × today's time + 10`` minutes (at least the
+service radius for coverage models, :func:`row_bound`); the exact models below ask the drive-time
+engine for longer rows only where they need them, so memory follows the answer:
+
+* p-median: Benders cuts on the sparse rows (:mod:`siting.models.benders`) from a heuristic start
+  (:mod:`siting.models.sparse_rows`);
+* MCLP: :class:`siting.models.MCLP` with nothing fixed (rows reach the service radius: exact);
+* p-center: bisection over the radius with the points a radius must bring within reach added as
+  they are found (constraint generation; :func:`_pcenter`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+import scipy.sparse as sp
+
+from siting.errors import InfeasibleError, SitingError
+from siting.models import MODELS, SiteConstraints, Solution
+from siting.models.base import relative_gap
+
+log = logging.getLogger(__name__)
+
+#: Minutes a structure row reaches beyond twice today's time (the start; rows grow where needed).
+ROW_SLACK = 10.0
+
+RowsFor = Callable[[np.ndarray, np.ndarray], sp.csr_array]
+
+
+def is_structure(sc) -> bool:
+    return sc.existing.mode != "fixed"
+
+
+def structure_size(sc, n_existing: int) -> int:
+    """Office locations in the structure the model chooses."""
+    if sc.existing.mode == "greenfield" and sc.existing.offices is not None:
+        return int(sc.existing.offices)
+    return int(n_existing + sc.new_offices)
+
+
+def row_bound(before: np.ndarray, floor: float, cutoff: float) -> np.ndarray:
+    """Per demand point, the minutes its structure row starts with: ``max(2 × today's time + 10,
+    floor)``; for points no office reaches, ``max(cutoff, floor)``."""
+    b = np.asarray(before, float)
+    return np.where(np.isfinite(b), np.maximum(2.0 * b + ROW_SLACK, floor), max(float(cutoff), floor))
+
+
+def structure_constraints(sc, cons: SiteConstraints, existing: np.ndarray) -> SiteConstraints:
+    """The scenario's constraints for the whole structure: ``relocate`` keeps at least
+    ``len(today) − max_closed`` of today's locations open."""
+    if sc.existing.mode != "relocate":
+        return cons
+    n_e = int(existing.sum())
+    keep = max(n_e - int(sc.existing.max_closed), 0)
+    groups = {**cons.groups, "existing office": np.where(existing, "yes", "no")}
+    return replace(cons, groups=groups, min_per_group={**cons.min_per_group, "existing office": {"yes": keep}})
+
+
+def _site_rows(model):
+    """Every constraint on the site variables of ``model`` as :class:`siting.models.benders.SiteRows`."""
+    from siting.models.arrays import site_block
+    from siting.models.benders import SiteRows
+
+    sb = site_block(model)
+    A = sp.csr_array((sb.rows.data, sb.rows.indices, sb.rows.indptr), shape=sb.rows.shape).tocoo()
+    full = sp.csr_array((A.data, (A.row, sb.ids[A.col])), shape=(sb.rows.shape[0], model.n_sites))
+    return SiteRows(full, sb.lower, sb.upper)
+
+
+def _start(rows, p: int, existing: np.ndarray, required: np.ndarray, group) -> list[int]:
+    """A feasible start: today's locations (those allowed), required sites, then greedy additions; a
+    smaller structure than today's starts from the required sites alone."""
+    from siting.models.sparse_rows import greedy
+
+    req = [int(j) for j in np.flatnonzero(required)]
+    today = [int(j) for j in np.flatnonzero(existing & rows.allowed) if j not in req]
+    if group is not None or len(req) + len(today) <= p:
+        return greedy(rows, p, start=req + today)
+    return greedy(rows, p, start=req)
+
+
+def _pmedian(sc, model, tm, rows_for: RowsFor | None, existing: np.ndarray, log_path: str | None) -> tuple:
+    """Exact structure p-median: heuristic start, then Benders (see module docstring)."""
+    from siting.models import benders
+    from siting.models.sparse_rows import CappedRows, interchange
+
+    t0 = time.perf_counter()
+    w = model.weights
+    cap = row_bound(tm.before, tm.floor, tm.cutoff)
+    rows = CappedRows(tm.cost, w, cap, model.allowed())
+    required = model._mask(model.constraints.required)
+    grp = None
+    if sc.existing.mode == "relocate":
+        grp = (existing, max(int(existing.sum()) - int(sc.existing.max_closed), 0))
+    stats = {"row_extensions_start": 0}
+
+    def extend(rows, pts, minutes):
+        if rows_for is None:
+            raise SitingError("structure p-median: rows too short and no road network to extend them")
+        minutes = np.asarray(minutes, float)
+        return rows.extended(pts, rows_for(pts, minutes), minutes)
+
+    plan = _start(rows, model.p, existing, required, grp)
+    cost = np.inf
+    for _ in range(6):  # local search; points a plan leaves beyond their row get longer rows
+        plan, cost = interchange(rows, plan, keep_open=required, group=grp)
+        out = rows.uncapped(plan)
+        if not len(out) or rows_for is None:
+            break
+        stats["row_extensions_start"] += len(out)
+        cap_now = rows.cap_of()[out]
+        rows = extend(rows, out, np.maximum(2.0 * cap_now + ROW_SLACK, cap_now + 30.0))
+    log.info("structure p-median: start %.6g person-minutes (%d rows extended)", cost, stats["row_extensions_start"])
+    while len(rows.uncapped(plan)):  # the start must be exact on its rows
+        out = rows.uncapped(plan)
+        cap_now = rows.cap_of()[out]
+        rows = extend(rows, out, 2.0 * cap_now + ROW_SLACK)
+
+    def improve(r, cand):
+        return interchange(r, cand, keep_open=required, group=grp)[0]
+
+    res = benders.solve_benders(rows, model.p, plan, sites=_site_rows(model), extend=extend if rows_for else None,
+                                time_limit=max(1.0, sc.solver.time_limit - (time.perf_counter() - t0)),
+                                log=lambda m: log.info("structure p-median: %s", m), log_path=log_path, improve=improve)  # fmt: skip
+    stats.update(res.stats)
+    stats.update(formulation="benders", pairs=int(res.rows.nnz), demand_rows_in_model=int(res.rows.n))
+    return res.plan, res.objective, res.bound, res.status, res.rows, stats
+
+
+def solve_structure(sc, problem, tm, rows_for: RowsFor | None = None, log_path: str | None = None) -> Solution:
+    """Solve a structure scenario (``existing.mode`` greenfield or relocate) on the structure matrix.
+
+    ``rows_for(points, minutes)`` returns the drive-time rows of ``points`` (demand indices) up to
+    ``minutes`` each (sites as columns): the models use it where a row is too short.
+    """
+    t0 = time.perf_counter()
+    existing = np.asarray(problem.fixed if problem.existing is None else problem.existing, bool)
+    p = structure_size(sc, int(existing.sum()))
+    cons = structure_constraints(sc, problem.constraints, existing)
+    mtype = sc.model.type
+    T = float(sc.model.threshold_minutes)
+    w = problem.weights
+    if mtype == "pmedian":
+        model = MODELS["pmedian"](tm.cost, w, p, constraints=cons)
+        plan, objective, bound, status, rows, stats = _pmedian(sc, model, tm, rows_for, existing, log_path)
+        assign, t = _assign(rows, plan, tm.cost.shape[0])
+        solver = "benders-highs"
+    elif mtype == "mclp":
+        model = MODELS["mclp"](tm.cost, w, p, constraints=cons, service_radius=T)
+        s = model.solve(solver=sc.solver.name, time_limit=sc.solver.time_limit, gap=sc.solver.gap, log_path=log_path)
+        plan, objective, bound, status, stats, solver = s.selected, s.objective, s.bound, s.status, dict(s.stats), s.solver
+        assign, t = s.assignment, s.assignment_time
+    elif mtype == "pcenter":
+        plan, objective, bound, status, stats, assign, t = _pcenter(sc, problem, tm, cons, p, rows_for, log_path)
+        solver = sc.solver.name
+    else:  # the scenario schema allows only the models above
+        raise SitingError(f"existing.mode {sc.existing.mode} works with model.type pmedian, mclp or pcenter, not {mtype}")
+    plan = np.sort(np.asarray(plan, int))
+    added = plan[~existing[plan]]
+    served = np.bincount(np.maximum(assign, 0), weights=np.where(assign >= 0, w, 0.0), minlength=len(existing))
+    ranked = added[np.lexsort((added, -served[added]))]  # by people served, ties by index
+    stats.update(structure_mode=sc.existing.mode, structure_size=int(p), kept=int(existing[plan].sum()),
+                 closed=int(existing.sum() - existing[plan].sum()), added=int(len(added)))  # fmt: skip
+    return Solution(model=mtype, selected=ranked, open_sites=plan, assignment=assign, assignment_time=t, objective=float(objective),
+                    status=status, gap=relative_gap(float(objective), float(bound)), bound=float(bound),
+                    runtime=time.perf_counter() - t0, solver=solver, log_path=log_path, stats=stats)  # fmt: skip
+
+
+def _assign(rows, plan, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest open site per demand point from the rows (``-1``/``inf`` where none in the row)."""
+    mask = np.zeros(rows.m, bool)
+    mask[np.asarray(plan, int)] = True
+    a1, d1, _, _ = rows.nearest_two(mask)
+    assign, t = np.full(n, -1), np.full(n, np.inf)
+    assign[rows.points] = a1
+    t[rows.points] = np.where(a1 >= 0, d1 / rows.w, np.inf)
+    return assign, t
+
+
+def _pcenter(sc, problem, tm, cons, p, rows_for, log_path):
+    """Exact structure p-center: the smallest radius within which ``p`` sites reach every point.
+
+    Bisection over the times of the *active* points' rows; a radius is feasible when a set cover of
+    the active points within it (:class:`siting.models.LSCP`) needs at most ``p`` sites and that
+    cover reaches every other point too; points it misses become active (constraint generation).
+    A radius infeasible for the active points is infeasible for all, and between two times of the
+    active rows nothing changes for them, so the smallest feasible time is the optimum. The other
+    sites (up to ``p``) are then chosen by the structure p-median with the cover's sites required.
+    """
+    from siting.models.sparse_rows import CappedRows, interchange
+
+    w = problem.weights
+    active_w = (w > 0).astype(float)
+    cap = row_bound(tm.before, tm.floor, tm.cutoff)
+    model = MODELS["pmedian"](tm.cost, w, p, constraints=cons)
+    allowed = model.allowed()
+    rows = CappedRows(tm.cost, active_w, cap, allowed)  # weight 1: costs are minutes
+    stats = {"bisection_steps": 0, "active_points": 0, "row_extensions": 0}
+
+    def extend(rows, pts, minutes):
+        if rows_for is None:
+            raise SitingError("structure p-center: rows too short and no road network to extend them")
+        stats["row_extensions"] += len(pts)
+        return rows.extended(pts, rows_for(pts, minutes), minutes)
+
+    # every point needs at least one site in its row (else it is unreachable: left out, counted)
+    empty = rows.points[np.diff(rows.indptr) == 0]
+    for _ in range(4):
+        if not len(empty):
+            break
+        rows = extend(rows, empty, 4.0 * rows.cap_of()[empty] + 60.0)
+        empty = rows.points[np.diff(rows.indptr) == 0]
+    unreachable = empty
+    keep = np.diff(rows.indptr) > 0
+    lb = float(rows.minutes[rows.indptr[:-1][keep]].max()) if keep.any() else 0.0
+    # an upper bound: the p-median heuristic's plan, every point's time found
+    wrows = CappedRows(tm.cost, w, cap, allowed)
+    required = model._mask(cons.required)
+    grp = None
+    existing = np.asarray(problem.existing, bool)
+    if sc.existing.mode == "relocate":
+        grp = (existing, max(int(existing.sum()) - int(sc.existing.max_closed), 0))
+    plan, _ = interchange(wrows, _start(wrows, p, existing, required, grp), keep_open=required, group=grp)
+
+    def times_of(rows, plan):
+        """Minutes from the nearest site of ``plan`` per kept point, rows extended until exact."""
+        for _ in range(8):
+            out = rows.uncapped(plan)
+            out = out[~np.isin(out, unreachable)]
+            if not len(out):
+                break
+            rows = extend(rows, out, 2.0 * rows.cap_of()[out] + 30.0)
+        mask = np.zeros(rows.m, bool)
+        mask[plan] = True
+        a1, d1, _, _ = rows.nearest_two(mask)
+        return rows, np.where(a1 >= 0, d1, np.inf)
+
+    rows, t = times_of(rows, plan)
+    hi, best = float(t[np.isfinite(t)].max()), np.asarray(plan, int)
+    lo = -np.inf
+    # the points a radius must reach: at first those the heuristic serves worst and the farthest from any site
+    firsts = np.where(keep, rows.minutes[np.minimum(rows.indptr[:-1], max(rows.nnz - 1, 0))], -np.inf)
+    active = np.zeros(rows.n, bool)
+    active[np.argsort(-np.where(np.isfinite(t), t, -np.inf))[:20]] = True
+    active[np.argsort(-firsts)[:20]] = True
+    active[~keep] = False
+    while True:
+        short = active & (rows.cap_minutes < hi)
+        if short.any():
+            rows = extend(rows, rows.points[short], np.full(int(short.sum()), hi + 1e-6))
+        e = active[rows.row] & (rows.minutes > lo) & (rows.minutes < hi) & (rows.minutes >= lb)
+        values = np.unique(rows.minutes[e])
+        if not len(values):
+            break
+        r = float(values[len(values) // 2])
+        stats["bisection_steps"] += 1
+        cover = _cover(rows, active, r, cons, sc, log_path)
+        if cover is None or len(cover) > p:
+            lo = r
+            continue
+        mask = np.zeros(rows.m, bool)
+        mask[cover] = True
+        # every other point: an open site within r? (rows end at the cap: extend where it is below r)
+        within = np.zeros(rows.n, bool)
+        ok = mask[rows.site] & (rows.minutes <= r)
+        within[rows.row[ok]] = True
+        unsure = ~within & keep & (rows.cap_minutes < r)
+        if unsure.any():
+            rows = extend(rows, rows.points[unsure], np.full(int(unsure.sum()), r + 1e-6))
+            within[:] = False
+            ok = mask[rows.site] & (rows.minutes <= r)
+            within[rows.row[ok]] = True
+        missed = ~within & keep & ~active
+        if missed.any():
+            active |= missed
+            continue
+        hi, best = r, np.asarray(cover, int)
+    stats["active_points"] = int(active.sum())
+    stats["unreachable_points"] = int(len(unreachable))
+    stats["radius"] = hi
+    # the remaining sites by p-median with the cover's sites required
+    if len(best) < p:
+        req = model._mask(cons.required).copy()
+        req[best] = True
+        sc2 = sc.model_copy(update={"model": sc.model.model_copy(update={"type": "pmedian"})})
+        fill = solve_structure(sc2, replace(problem, constraints=replace(cons, required=req)), tm, rows_for, log_path)
+        plan = fill.open_sites
+        stats["fill_status"] = fill.status
+    else:
+        plan = best
+    rows, t = times_of(rows, plan)
+    radius = float(t[np.isfinite(t)].max()) if np.isfinite(t).any() else 0.0
+    if radius > hi + 1e-9:  # the fill never lengthens the cover's radius
+        raise RuntimeError(f"structure p-center: internal check failed ({radius} > {hi}); please report this")
+    assign, tt = np.full(tm.cost.shape[0], -1), np.full(tm.cost.shape[0], np.inf)
+    mask = np.zeros(rows.m, bool)
+    mask[plan] = True
+    a1, d1, _, _ = rows.nearest_two(mask)
+    assign[rows.points], tt[rows.points] = a1, np.where(a1 >= 0, d1, np.inf)
+    return plan, radius, radius, "optimal", stats, assign, tt
+
+
+def _cover(rows, active: np.ndarray, r: float, cons, sc, log_path) -> np.ndarray | None:
+    """Fewest sites (within the constraints) that bring every active point within ``r`` minutes,
+    or ``None`` when none can."""
+    e = active[rows.row] & (rows.minutes <= r)
+    m = sp.csr_array((rows.minutes[e], (rows.points[rows.row[e]], rows.site[e])), shape=rows.shape)
+    wts = np.zeros(rows.shape[0])
+    wts[rows.points[active]] = 1.0
+    lscp = MODELS["lscp"](m, wts, 0, constraints=cons, service_radius=r, target_share=1.0)
+    try:
+        s = lscp.solve(solver=sc.solver.name, time_limit=sc.solver.time_limit, gap=0.0, log_path=log_path)
+    except InfeasibleError:
+        return None
+    if s.status != "optimal":
+        raise SitingError(f"structure p-center: a set cover was not proven within {sc.solver.time_limit:g} s; raise solver.time_limit")
+    return np.asarray(s.selected, int)
+
+
+def structure_efficiency(sc, inputs, network, tm, problem, sol, rows_for: RowsFor | None = None) -> dict | None:
+    """Today's structure against the optimal structures of the same size (greenfield with
+    ``existing.offices`` = today's location count): people within T against the MCLP optimum,
+    mean drive time against the p-median optimum, both solved here when the run's own model is
+    not that one. ``None`` for other structure runs."""
+    from siting import plans
+    from siting.pipeline.matrix import scenario_matrix
+    from siting.pipeline.metrics_stage import after_times
+
+    existing = np.asarray(problem.existing, bool)
+    if sc.existing.mode != "greenfield" or structure_size(sc, int(existing.sum())) != int(existing.sum()):
+        return None
+    T = float(sc.model.threshold_minutes)
+    optima = {sol.model: sol} if sol.model in ("pmedian", "mclp") else {}
+    for other in ("pmedian", "mclp"):
+        if other not in optima:
+            sc2 = sc.model_copy(update={"model": sc.model.model_copy(update={"type": other})})
+            optima[other] = solve_structure(sc2, problem, scenario_matrix(sc2, network, inputs), rows_for)
+    w = inputs.weights
+
+    def score(t):
+        ok = np.isfinite(t)
+        return {"pop_within_T": float(w[t <= T].sum()), "share_within_T": float(w[t <= T].sum() / w.sum()),
+                "mean_time": float(np.average(t[ok], weights=w[ok])), "unreachable_pop": float(w[~ok].sum())}  # fmt: skip
+
+    today = score(tm.before)
+    best = {k: score(after_times(network, inputs, s.open_sites)[0]) for k, s in optima.items()}
+    kept = {k: int(existing[s.open_sites].sum()) for k, s in optima.items()}
+    del plans
+    return {
+        "locations": int(existing.sum()), "threshold_minutes": T,
+        "coverage_efficiency": today["pop_within_T"] / best["mclp"]["pop_within_T"] if best["mclp"]["pop_within_T"] else float("nan"),
+        "mean_time_efficiency": best["pmedian"]["mean_time"] / today["mean_time"] if today["mean_time"] else float("nan"),
+        "definition": "today's structure against the optimal structure with as many locations: people within T today / at the "
+                      "MCLP optimum, and mean drive time at the p-median optimum / today (1 = as good as the optimum)",
+        "today": today, "optimum_coverage": best["mclp"], "optimum_time": best["pmedian"],
+        "optimum_status": {k: optima[k].status for k in ("mclp", "pmedian")},
+        "optimum_bound": {k: optima[k].bound for k in ("mclp", "pmedian")},
+        "optimum_objective": {k: optima[k].objective for k in ("mclp", "pmedian")},
+        "today_locations_kept": kept,
+    }  # fmt: skip
