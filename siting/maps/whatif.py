@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from siting.io import atomic_path
 
@@ -145,11 +146,16 @@ def build(inputs, tm, far, T: float, plan, forbidden: np.ndarray | None = None, 
     is_far[far.rows] = True
     keep = ~is_far[c.row] & (c.col >= n_fixed)
     r, s, t = c.row[keep], c.col[keep], c.data[keep]
-    fr, fs = np.nonzero(np.isfinite(far.cost))
+    if sp.issparse(far.cost):  # stored = reachable
+        f = sp.coo_array(far.cost)
+        fr, fs, ft = f.row, f.col, f.data
+    else:
+        fr, fs = np.nonzero(np.isfinite(far.cost))
+        ft = np.asarray(far.cost)[fr, fs]
     fs_keep = fs >= n_fixed
     r = np.r_[r, far.rows[fr[fs_keep]]]
     s = np.r_[s, fs[fs_keep]]
-    t = np.r_[t, far.cost[fr[fs_keep], fs[fs_keep]]]
+    t = np.r_[t, ft[fs_keep]]
     q = quantise(t, T)
     better = (q >= 0) & ((bq[r] < 0) | (q < bq[r]))
     r, s, q = r[better], s[better] - n_fixed, q[better]
