@@ -240,6 +240,48 @@ def run_task(task: Task, shared: Shared) -> dict:
     return {"row": row, "sites": sites, "seconds": time.perf_counter() - t0}
 
 
+def run_structure_task(task: Task, shared: Shared, network, inputs) -> dict:
+    """A structure run (``existing.mode`` greenfield/relocate): solved here, where the road network
+    is (its models extend rows), and scored on exact times to the chosen structure. ``opened`` is
+    the structure's size; the per-site rows list the whole structure."""
+    from siting.errors import SitingError as _Err
+
+    sc = task.scenario
+    T = float(sc.model.threshold_minutes)
+    row = {"run_id": task.run_id, **{k: _scalar(v) for k, v in task.params.items()}}
+    t0 = time.perf_counter()
+    try:
+        sol = pipeline.solve_model(sc, task.problem, shared.tm, pipeline.rows_source(network, inputs))
+    except _Err as exc:
+        row.update(model=sc.model.type, status="infeasible", message=str(exc), opened=0)
+        return {"row": row, "sites": [], "seconds": time.perf_counter() - t0}
+    data = shared.data
+    after, nearest = pipeline.after_times(network, inputs, sol.open_sites)
+    s, s0 = plans.score_times(data, after, T), plans.score_times(data, data.before, T)
+    existing = np.asarray(task.problem.existing, bool)
+    structure = [int(j) for j in sol.open_sites]
+    row.update({
+        "model": sol.model, "status": sol.status, "objective": sol.objective, "bound": sol.bound, "gap": sol.gap,
+        "threshold_minutes": T, "opened": len(structure), "kept": int(existing[structure].sum()),
+        "moved": int(existing.sum() - existing[structure].sum()), "added": int((~existing[structure]).sum()),
+        "pop_within_T_before": s0["pop_within_T"], "pop_within_T": s["pop_within_T"],
+        "share_within_T_before": s0["share_within_T"], "share_within_T": s["share_within_T"],
+        "pop_newly_within_T": s["pop_within_T"] - s0["pop_within_T"],
+        "mean_time_before": s0["mean_time"], "mean_time": s["mean_time"], "p90_time": s["p90_time"], "max_time": s["max_time"],
+        "solve_seconds": round(sol.runtime, 3),
+    })  # fmt: skip
+    if "offences_within_T" in s:
+        row.update(offences_within_T_before=s0["offences_within_T"], offences_within_T=s["offences_within_T"])
+    w = data.weights
+    served_pop = np.bincount(np.maximum(nearest, 0), weights=np.where(nearest >= 0, w, 0.0), minlength=len(existing))
+    sites = [{"run_id": task.run_id, "rank": rank, "site_id": str(shared.site_ids[j]), "name": str(shared.site_names[j]),
+              "kommune": str(shared.site_kommune[j]), "kommunenummer": str(shared.site_kommunenummer[j]),
+              "politidistrikt": str(shared.site_district[j]), "existing_office": bool(existing[j]), "pop_served": float(served_pop[j]),
+              "x": round(float(shared.site_xy[j, 0]), 1), "y": round(float(shared.site_xy[j, 1]), 1)}
+             for rank, j in enumerate(sorted(structure, key=lambda j: (-served_pop[j], j)), start=1)]  # fmt: skip
+    return {"row": row, "sites": sites, "seconds": time.perf_counter() - t0}
+
+
 def _scalar(v):
     return json.dumps(v, sort_keys=True) if isinstance(v, dict | list) else v
 
@@ -352,7 +394,7 @@ def run_sweep(base_path: str | Path, runs: list[RunSpec], out: str | Path, jobs:
             timer = pipeline.Timer()
             inputs = pipeline.load_inputs(r.scenario, timer)
             network = pipeline.load_network_stage(r.scenario, timer)
-            key = pipeline.matrix_key(network, inputs, r.scenario.network.cutoff_minutes, pipeline.matrix_floor(r.scenario))
+            key = pipeline.scenario_matrix_key(r.scenario, network, inputs)
             groups.setdefault(key, []).append(r)
             if key not in prepared:
                 prepared[key] = (inputs, network, timer)
@@ -362,8 +404,7 @@ def run_sweep(base_path: str | Path, runs: list[RunSpec], out: str | Path, jobs:
         for key, members in groups.items():
             inputs, network, timer = prepared[key]
             t0 = time.perf_counter()
-            tm = pipeline.drive_time_matrix(network, inputs, members[0].scenario.network.cutoff_minutes, timer,
-                                            floor=pipeline.matrix_floor(members[0].scenario))
+            tm = pipeline.scenario_matrix(members[0].scenario, network, inputs, timer)
             far = pipeline.far_rows(network, inputs, tm, timer)
             sites = inputs.sites
             shared[key] = Shared(tm, plans.PlanData.from_stages(inputs, tm, far), sites.site_id.to_numpy(str), sites["name"].to_numpy(str),
@@ -393,8 +434,16 @@ def run_sweep(base_path: str | Path, runs: list[RunSpec], out: str | Path, jobs:
         def advance():
             bar.advance(task_bar)
 
+        # structure runs are solved here, beside the road network their models extend rows on
+        here = [(t, key) for t, key in work if t.scenario.existing.mode != "fixed"]
+        away = [(t, key) for t, key in work if t.scenario.existing.mode == "fixed"]
+        results = []
+        for t, key in here:
+            results.append(run_structure_task(t, shared[key], prepared[key][1], prepared[key][0]))
+            advance()
         try:
-            results = _dask(work, shared, client, advance) if client is not None else _local(work, shared, jobs, advance)
+            if away:
+                results += _dask(away, shared, client, advance) if client is not None else _local(away, shared, jobs, advance)
         finally:
             if own_client is not None:
                 own_client.close()
@@ -442,7 +491,7 @@ def summarise(table: pd.DataFrame, sites: pd.DataFrame, keys: list[str]) -> dict
     """Frequency (robust core), marginal curve and Pareto tables from the runs and site tables."""
     out = {}
     ok = table[table.status.isin(["optimal", "feasible", "time_limit", "heuristic", "evaluated"]) & (table.opened > 0)]
-    p_col = "new_offices"
+    p_col = "existing.offices" if "existing.offices" in keys else "new_offices"  # a structure's size, or new offices
     if len(sites) and len(ok):
         ok = ok.assign(**{p_col: ok["opened"]})  # frequency per number of offices actually opened
         s = sites[sites.run_id.isin(ok.run_id)].merge(ok[["run_id", p_col]], on="run_id")

@@ -50,7 +50,7 @@ LAYERS = ("kommuner", "stations", "proposals", "coverage_before", "coverage_afte
 
 #: optional run layer: demand points with ``kommunenummer``, ``population``, ``time_before``, ``time_after``
 #: (and optionally ``offences``): gives people (offences) newly within T per municipality.
-OPTIONAL_LAYERS = ("demand",)
+OPTIONAL_LAYERS = ("demand", "structure")
 
 
 def read_run_layers(run_dir: str | Path) -> tuple[dict, dict, dict]:
@@ -77,7 +77,7 @@ def read_run_layers(run_dir: str | Path) -> tuple[dict, dict, dict]:
 
 
 def make_map(kommuner, stations, proposals, coverage_before, coverage_after, metrics: dict, manifest: dict,
-             demand: pd.DataFrame | None = None, lang: str | None = None, whatif=None) -> folium.Map:  # fmt: skip
+             demand: pd.DataFrame | None = None, lang: str | None = None, whatif=None, structure=None) -> folium.Map:  # fmt: skip
     """Build the decision-maker map of one run from its layers (any CRS; drawn in EPSG:4326).
 
     Parameters
@@ -98,6 +98,9 @@ def make_map(kommuner, stations, proposals, coverage_before, coverage_after, met
         Page language (default: the run's ``language``, else nb).
     whatif : siting.maps.whatif.WhatIf, optional
         The run's what-if arrays: the page then recomputes the figures for any set of sites.
+    structure : GeoDataFrame, optional
+        A structure run's kept / moved / added locations (``status``): today's offices the
+        structure leaves out are drawn as grey "moved" markers.
 
     Returns
     -------
@@ -134,6 +137,13 @@ def make_map(kommuner, stations, proposals, coverage_before, coverage_after, met
         name = site_name(p, lang)
         title = f"#{int(p['map_rank'])} {name}" + (f" ({t('standin', lang).lower()})" if si else "")
         sites.append(site_entry(p, g, str(int(p["map_rank"])), "new", title, site_rows(p, T, lang), name=name, stand_in=si))
+
+    moved = []
+    if structure is not None and len(structure):
+        mv = structure[structure["status"].astype(str) == "moved"]
+        for (_, p), g in zip(mv.iterrows(), latlon(mv).geometry, strict=True):
+            name = str(p["name"])
+            moved.append(site_entry(p, g, "×", "moved", t("site.moved", lang, name=name), [], name=name, stand_in=False))
 
     areas = []
     for gdf, name, color, show in ((coverage_before, t("area.before", lang, T=T), AREA_COLORS["before"], False),
@@ -177,12 +187,15 @@ def make_map(kommuner, stations, proposals, coverage_before, coverage_after, met
     if n_stand_in:
         markers.append((marker_symbol("new", "7", True), t("legend.standin", lang)))
     markers += existing_legend(stations, lang)
+    if moved:
+        markers.append((marker_symbol("moved", "×"), t("legend.moved", lang)))
     legend = legend_html(markers, [s for s, _ in scales], lang)
     payload = {"T": T, "q": QUANTUM, "bounds": NORWAY_BOUNDS, "kommuner": kp, "kommuner_label": t("layer.kommuner", lang),
                "colors": colors, "modes": [{"key": s.key} for s, _ in scales], "areas": areas,
                "stations": stations_payload(stations, lang),
                "stations_label": t("layer.existing", lang, n=count_offices(stations)),
-               "site_groups": [{"name": t("layer.new", lang, n=n_new), "key": "new", "sites": sites}],
+               "site_groups": [{"name": t("layer.new", lang, n=n_new), "key": "new", "sites": sites}]
+                              + ([{"name": t("layer.moved", lang, n=len(moved)), "key": "moved", "sites": moved}] if moved else []),
                "attribution": ATTRIBUTION}  # fmt: skip
     if packed is not None:
         payload["whatif"] = packed
@@ -197,4 +210,4 @@ def map_from_run(run_dir: str | Path, lang: str | None = None) -> folium.Map:
 
     layers, metrics, manifest = read_run_layers(run_dir)
     return make_map(*(layers[n] for n in LAYERS), metrics, manifest, demand=layers.get("demand"), lang=lang,
-                    whatif=whatif.load(Path(run_dir) / whatif.FILE))
+                    whatif=whatif.load(Path(run_dir) / whatif.FILE), structure=layers.get("structure"))

@@ -104,7 +104,8 @@ def write_outputs(out: Path, sc: Scenario, scenario_path: Path, inputs: Inputs, 
             wi.save(whatif, tmp / wi.FILE)
         (tmp / "metrics.json").write_text(json_text(metrics), encoding="utf-8")
         if sc.outputs.map:
-            fmap = make_map(kom, st, proposals, iso_b, iso_a, metrics, manifest, demand=demand, whatif=whatif)
+            fmap = make_map(kom, st, proposals, iso_b, iso_a, metrics, manifest, demand=demand, whatif=whatif,
+                            structure=structure.layer if structure is not None else None)  # fmt: skip
             write_map(fmap, tmp / "map.html")
         total = {"total": round(time.perf_counter() - t_start, 3)} if t_start is not None else {}
         manifest["timings_s"] = {**timer.stages, **total}
