@@ -177,13 +177,27 @@ def scenario_matrix_key(sc: Scenario, network: Network, inputs: Inputs) -> str:
 
 def rows_source(network: Network, inputs: Inputs):
     """``rows_for(points, minutes)``: the drive-time rows (sparse, sites as columns) of demand
-    ``points`` up to ``minutes`` each — what structure models ask for when a row is too short."""
+    ``points`` up to ``minutes`` each — what structure models ask for when a row is too short.
+
+    Times run from site to point as everywhere; for fewer points than sites the searches start at
+    the points on the reversed graph (one per point node instead of one per site node)."""
     from siting import traveltime
+
+    graph = network.graph
+    sites = inputs.sites.geometry
 
     def rows_for(points, minutes):
         points = np.asarray(points, int)
-        return sp.csr_array(traveltime.travel_time_matrix(network.graph, inputs.demand.geometry.iloc[points], inputs.sites.geometry,
-                                                          cutoff=np.asarray(minutes, float)))  # fmt: skip
+        minutes = np.asarray(minutes, float)
+        pts = inputs.demand.geometry.iloc[points]
+        if graph.is_estimate or 2 * len(points) >= len(sites):
+            return sp.csr_array(traveltime.travel_time_matrix(graph, pts, sites, cutoff=minutes))
+        rev = getattr(graph, "_reversed", None)
+        if rev is None:
+            rev = graph._reversed = replace(graph, matrix=sp.csr_array(graph.matrix.T))
+        m = sp.csr_array(traveltime.travel_time_matrix(rev, sites, pts, cutoff=float(minutes.max(initial=0.0))).T).tocoo()
+        keep = m.data <= minutes[m.row]
+        return sp.csr_array((m.data[keep], (m.row[keep], m.col[keep])), shape=(len(points), len(sites)))
 
     return rows_for
 

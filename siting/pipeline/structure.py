@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 #: Minutes a structure row reaches beyond twice today's time (the start; rows grow where needed).
 ROW_SLACK = 10.0
 
+#: Swaps of the heuristic start (the LP's rounded plan is improved fully later; a cap, not a clock: deterministic).
+START_SWAPS = 20
+
 RowsFor = Callable[[np.ndarray, np.ndarray], sp.csr_array]
 
 
@@ -114,8 +117,8 @@ def _pmedian(sc, model, tm, rows_for: RowsFor | None, existing: np.ndarray, log_
 
     plan = _start(rows, model.p, existing, required, grp)
     cost = np.inf
-    for _ in range(6):  # local search; points a plan leaves beyond their row get longer rows
-        plan, cost = interchange(rows, plan, keep_open=required, group=grp)
+    for _ in range(6):  # a short local search; points a plan leaves beyond their row get longer rows
+        plan, cost = interchange(rows, plan, keep_open=required, group=grp, max_swaps=START_SWAPS)
         out = rows.uncapped(plan)
         if not len(out) or rows_for is None:
             break
