@@ -15,7 +15,7 @@ against the best structure of the same size.
 * **Kept / moved / added** (:func:`structure_layer`): every location of today's structure and of
   the chosen one, with its status.
 
-Pure functions on arrays and the pipeline's stages; the outputs stage writes ``offices.csv``, the
+Pure functions on arrays and the pipeline's stages; the outputs stage writes ``office_values.csv``, the
 ``structure`` layer of ``layers.gpkg`` and ``metrics.json['structure']``.
 """
 

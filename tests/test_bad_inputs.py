@@ -182,16 +182,6 @@ def case_memory_budget_setting(tmp_path, capsys, monkeypatch):
     return api(lambda: resources.require(1, "x", "y"))
 
 
-def case_greenfield_memory(tmp_path, capsys, monkeypatch):
-    from siting.paths import DATA_DIR
-
-    stations = tmp_path / "stations.csv"  # a plan without existing offices: the header only
-    stations.write_text((DATA_DIR / "stations" / "stations.csv").read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
-    monkeypatch.setenv("SITING_MAX_MEMORY", "1G")
-    text = f"name: green\nnew_offices: 2\ndemand:\n  cell_size_m: 5000\ncandidates:\n  sources: [geonames]\ninputs:\n  stations: {stations}\n"
-    return cli(capsys, "run", scenario(tmp_path, text), "--out", tmp_path / "run")
-
-
 def case_report_out_exists(tmp_path, capsys, monkeypatch):
     thesis = tmp_path / "thesis.html"
     thesis.write_text("years of work", encoding="utf-8")

@@ -69,3 +69,22 @@ def test_far_rows_never_allocate_demand_times_nodes(n_offices):
     got = far.cost.toarray()
     stored = far.cost.toarray() > 0
     assert np.allclose(got[stored], full[stored])
+
+
+def test_a_run_without_existing_offices_stays_within_a_small_budget(tmp_path, monkeypatch):
+    """A stations file with only its header (no existing offices) used to allocate a dense demand ×
+    road-nodes block (killed at 24 GB); now it runs at a 1 GiB budget like any other scenario."""
+    import json
+
+    from siting.paths import DATA_DIR
+    from siting.run import run_scenario
+
+    stations = tmp_path / "stations.csv"
+    stations.write_text((DATA_DIR / "stations" / "stations.csv").read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    monkeypatch.setenv("SITING_MAX_MEMORY", "1G")
+    sc = tmp_path / "green.yaml"
+    sc.write_text(f"name: green\nnew_offices: 2\ndemand:\n  cell_size_m: 10000\ncandidates:\n  sources: [geonames]\n"
+                  f"outputs:\n  map: false\ninputs:\n  stations: {stations}\n", encoding="utf-8")  # fmt: skip
+    out = run_scenario(sc, tmp_path / "run")
+    man = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert man["status"] == "optimal" and man["existing_office_locations"] == 0 and len(man["new_sites"]) == 2

@@ -55,7 +55,7 @@ def test_shipped_scenario_runs_end_to_end(name, tmp_path):
     h = met["headline"]
     if structure:  # a whole structure: today's offices may move, so no point is promised its time today
         assert structure["status"] == "optimal" and structure["kept"] + structure["moved"] == structure["today_locations"] == 222
-        offices = pd.read_csv(out / "offices.csv")
+        offices = pd.read_csv(out / "office_values.csv")
         assert len(offices) == 222 and int((~offices.in_chosen_structure).sum()) == structure["moved"]
         if "efficiency" in structure:
             e = structure["efficiency"]

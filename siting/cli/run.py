@@ -16,6 +16,11 @@ def register(sub) -> None:
     p.set_defaults(func=handle)
 
 
+def _minutes(v) -> str:
+    """Minutes with one decimal; "–" when there are none (no office reaches anyone: JSON null)."""
+    return "–" if v is None else f"{v:.1f}"
+
+
 def handle(args) -> int:
     from rich.console import Console
 
@@ -35,8 +40,18 @@ def handle(args) -> int:
     h = m["headline"]
     print(f"{man['scenario']}: {len(man['new_sites'])} new offices · model {man['model']} · solver {man['solver']} · status {man['status']}")
     print(f"within {m['threshold_minutes']:g} min: {100 * h['share_within_T_before']:.1f} % → {100 * h['share_within_T_after']:.1f} %"
-          f"{_band(h, 'share_within_T_after', 100, ' %')}; mean drive time {h['mean_time_before']:.1f} → {h['mean_time_after']:.1f} min"
-          f"{_band(h, 'mean_time_after', 1, ' min')}")  # fmt: skip
+          f"{_band(h, 'share_within_T_after', 100, ' %')}; mean drive time {_minutes(h['mean_time_before'])} → "
+          f"{_minutes(h['mean_time_after'])} min{_band(h, 'mean_time_after', 1, ' min')}")  # fmt: skip
+    s = m.get("structure")
+    if s:  # a whole structure (existing.mode greenfield / relocate)
+        print(f"structure of {s['structure_locations']} locations: {s['kept']} of today's {s['today_locations']} kept, "
+              f"{s['moved']} moved, {s['added']} added (office_values.csv)")  # fmt: skip
+        e = s.get("efficiency")
+        if e:
+            print(f"today's structure against the best of {e['locations']} locations: within {e['threshold_minutes']:g} min "
+                  f"{100 * e['today']['share_within_T']:.1f} % vs {100 * e['optimum_coverage']['share_within_T']:.1f} % "
+                  f"(efficiency {e['coverage_efficiency']:.2f}); mean drive time {e['today']['mean_time']:.1f} vs "
+                  f"{e['optimum_time']['mean_time']:.1f} min (efficiency {e['mean_time_efficiency']:.2f})")  # fmt: skip
     if "efficiency" in m:
         from siting.cli.explain import summary_lines
 

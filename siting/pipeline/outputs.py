@@ -32,7 +32,7 @@ def write_outputs(out: Path, sc: Scenario, scenario_path: Path, inputs: Inputs, 
     :class:`siting.explain.PlanAnalysis`, also ``explain.csv`` (per new site), ``efficiency.json``
     and ``alternatives.csv`` when computed; with :class:`siting.maps.whatif.WhatIf` arrays, ``whatif.npz``
     (the map's what-if data, from which ``siting map RUN`` redraws it); with a
-    :class:`siting.structure.StructureAnalysis` (structure scenarios), ``offices.csv`` (today's
+    :class:`siting.structure.StructureAnalysis` (structure scenarios), ``office_values.csv`` (today's
     offices: value, best replacement, kept), the ``structure`` layer (kept / moved / added) and
     ``metrics.json['structure']``.
     """
@@ -86,7 +86,7 @@ def write_outputs(out: Path, sc: Scenario, scenario_path: Path, inputs: Inputs, 
         demand = demand_layer(inputs.demand, tm.before, result.after)
         demand.to_file(layers, layer="demand", driver="GPKG")
         if structure is not None:
-            structure.offices.to_csv(tmp / "offices.csv", index=False)
+            structure.offices.to_csv(tmp / "office_values.csv", index=False)
             structure.layer.to_file(layers, layer="structure", driver="GPKG")
             metrics["structure"] = structure.summary
         if analysis is not None:
