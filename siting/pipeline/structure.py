@@ -267,7 +267,8 @@ def _pcenter(sc, problem, tm, cons, p, rows_for, log_path):
         values = np.unique(rows.minutes[e])
         if not len(values):
             break
-        r = float(values[len(values) // 2])
+        # the lower limit first (the point farthest from any site often decides), then bisection
+        r = float(values[0]) if lo < lb else float(values[len(values) // 2])
         stats["bisection_steps"] += 1
         cover = _cover(rows, active, r, cons, sc, log_path)
         if cover is None or len(cover) > p:
