@@ -166,3 +166,31 @@ def test_office_values_equal_brute_force(seed):
         swaps = {k: float(np.dot(w, brute_times(full, rest + [k]) - today)) for k in range(full.shape[1]) if k not in offices}
         k_best = min(swaps, key=lambda k: (swaps[k], k))
         assert vals.loc[j, "replacement_change_pop_min"] == pytest.approx(swaps[k_best])
+
+
+@pytest.mark.parametrize(("seed", "size"), [(0, 3), (1, 4)])
+def test_points_on_one_road_node_merge_exactly(seed, size):
+    """Synthetic: 60 points on 15 road nodes, times = own access minutes + the node's time; the
+    structure p-median merges each node's points into one and still equals brute force, with each
+    point's own time in the assignment."""
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(seed)
+    node_xy, site_xy = rng.uniform(0, 100, (15, 2)), rng.uniform(0, 100, (10, 2))
+    tau = np.hypot(node_xy[:, None, 0] - site_xy[None, :, 0], node_xy[:, None, 1] - site_xy[None, :, 1])
+    node = rng.integers(0, 15, 60)
+    access = rng.uniform(0, 3, 60)
+    full = access[:, None] + tau[node]
+    w = rng.integers(1, 100, 60).astype(float)
+    existing = np.arange(10) < 4
+    rows_for = source(full)
+    rows_for.snap = lambda: SimpleNamespace(node=node, access_minutes=access)
+    before = full[:, existing].min(axis=1)
+    tm = TimeMatrix(rows_of(full, row_bound(before, 0.0, 90.0)), before, 90.0, 0, 0, "synthetic", structure=True)
+    problem = Problem(w, np.zeros(10, bool), SiteConstraints(), np.full(60, "x"), existing=existing)
+    sc = Scenario(name="synthetic", new_offices=0, existing={"mode": "greenfield", "offices": size}, model={"type": "pmedian"})
+    sol = solve_structure(sc, problem, tm, rows_for)
+    best = min(float(np.dot(w, brute_times(full, c))) for c in feasible_plans(10, size))
+    assert sol.status == "optimal" and sol.objective == pytest.approx(best)
+    assert sol.stats["demand_points_merged"] == 60 - len(np.unique(node))
+    assert np.allclose(sol.assignment_time, brute_times(full, sol.open_sites))

@@ -56,7 +56,8 @@ class CappedRows:
         self.cap = self.w * self.cap_minutes
         c = self.w[r] * v
         order = np.lexsort((j, c, r))
-        self.row, self.site, self.cost, self.minutes = r[order], j[order].astype(np.int64), c[order], v[order]
+        # int32 indices: the rows are the memory (points × their sites within the cap, never points × sites)
+        self.row, self.site, self.cost, self.minutes = r[order].astype(np.int32), j[order].astype(np.int32), c[order], v[order]
         self.n = len(self.points)
         self.m = m
         self.allowed = allowed

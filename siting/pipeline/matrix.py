@@ -186,6 +186,15 @@ def rows_source(network: Network, inputs: Inputs):
     graph = network.graph
     sites = inputs.sites.geometry
 
+    def snap():
+        """Road node and access minutes of every demand point (``None`` on the straight-line estimate):
+        points on one node have the same times up to their own access minutes."""
+        if graph.is_estimate:
+            return None
+        if not hasattr(rows_for, "_snap"):
+            rows_for._snap = traveltime.snap(graph, inputs.demand.geometry)
+        return rows_for._snap
+
     def rows_for(points, minutes):
         points = np.asarray(points, int)
         minutes = np.asarray(minutes, float)
@@ -199,6 +208,7 @@ def rows_source(network: Network, inputs: Inputs):
         keep = m.data <= minutes[m.row]
         return sp.csr_array((m.data[keep], (m.row[keep], m.col[keep])), shape=(len(points), len(sites)))
 
+    rows_for.snap = snap
     return rows_for
 
 
