@@ -51,7 +51,10 @@ def handle(args) -> int:
             print(f"today's structure against the best of {e['locations']} locations: within {e['threshold_minutes']:g} min "
                   f"{100 * e['today']['share_within_T']:.1f} % vs {100 * e['optimum_coverage']['share_within_T']:.1f} % "
                   f"(efficiency {e['coverage_efficiency']:.2f}); mean drive time {e['today']['mean_time']:.1f} vs "
-                  f"{e['optimum_time']['mean_time']:.1f} min (efficiency {e['mean_time_efficiency']:.2f})")  # fmt: skip
+                  f"{e['optimum_time']['mean_time']:.1f} min (efficiency {e['mean_time_efficiency']:.2f})"
+                  + ("" if set(e["optimum_status"].values()) == {"optimal"} else
+                     f" — not proven: {', '.join(f'{k} {v}' for k, v in e['optimum_status'].items() if v != 'optimal')}, "
+                     "the optimum may be better (bounds in metrics.json)"))  # fmt: skip
     if "efficiency" in m:
         from siting.cli.explain import summary_lines
 

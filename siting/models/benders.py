@@ -218,6 +218,12 @@ class _Master:
         return self.h.getModelStatus()
 
 
+def _optimal():
+    import highspy
+
+    return highspy.HighsModelStatus.kOptimal
+
+
 def _site_rows_p(m: int, p: int) -> SiteRows:
     return SiteRows(sp.csr_array(np.ones((1, m))), np.array([float(p)]), np.array([float(p)]))
 
@@ -284,6 +290,10 @@ def solve_benders(rows: CappedRows, p: int, plan, sites: SiteRows | None = None,
             break
         ms = master.run(deadline)
         stats["lp_rounds"] += 1
+        if ms != _optimal():
+            say(f"LP round {stats['lp_rounds']}: HiGHS stopped with {ms}")
+            status = "time_limit"
+            break
         info = master.h.getInfo()
         sol = master.h.getSolution()
         x = np.asarray(sol.col_value)
@@ -305,7 +315,6 @@ def solve_benders(rows: CappedRows, p: int, plan, sites: SiteRows | None = None,
                 f"incumbent {ub:.8g}, {time.perf_counter() - t0:.1f} s")  # fmt: skip
         if not n_new:
             break
-        del ms
     stats["lp_bound"] = lb
     stats["cuts"] = master.n_cuts
     if status != "optimal":
