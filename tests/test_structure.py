@@ -118,6 +118,27 @@ def test_structure_pcenter_equals_brute_force(seed, size):
     assert float(brute_times(full, sol.open_sites).max()) == pytest.approx(best) and len(sol.open_sites) == size
 
 
+@pytest.mark.parametrize(("seed", "mode"), [(0, "greenfield"), (2, "relocate"), (6, "relocate")])
+def test_structure_pcenter_one_active_point_a_round(seed, mode, monkeypatch):
+    """Constraint generation adding one point a round (the farthest from the cover) and, for
+    relocate, the cover under the "keep today's offices" bound: still the brute-force optimum."""
+    import siting.pipeline.structure as structure
+
+    monkeypatch.setattr(structure, "ACTIVE_BATCH", 1)
+    full, w, existing = synthetic(seed, unreachable=0.0)
+    ex = {"mode": mode, "offices": 3} if mode == "greenfield" else {"mode": mode, "max_closed": 1}
+    sc = Scenario(name="synthetic", new_offices=0 if mode == "greenfield" else 1, existing=ex,
+                  model={"type": "pcenter", "threshold_minutes": T})  # fmt: skip
+    sol = structure_case(full, w, existing, sc)
+    size = 3 if mode == "greenfield" else int(existing.sum()) + 1
+    plans = feasible_plans(full.shape[1], size, existing, None if mode == "greenfield" else 1)
+    best = min(float(brute_times(full, c).max()) for c in plans)
+    assert sol.status == "optimal" and sol.objective == pytest.approx(best)
+    assert float(brute_times(full, sol.open_sites).max()) == pytest.approx(best) and len(sol.open_sites) == size
+    if mode == "relocate":
+        assert int(existing.sum()) - int(existing[sol.open_sites].sum()) <= 1
+
+
 def test_benders_extends_only_the_rows_it_needs():
     """Synthetic: start from rows of 1 minute (almost empty): the rows grow to what the optimum needs,
     the answer is the brute-force optimum, and far fewer pairs than points × sites are stored."""

@@ -28,10 +28,11 @@ class SiteBlock:
     upper: np.ndarray
 
 
-def site_block(model) -> SiteBlock:
-    """``y`` variables of the allowed sites with every site constraint of ``model`` (read from PuLP)."""
+def site_block(model, exact_p: bool = True) -> SiteBlock:
+    """``y`` variables of the allowed sites with every site constraint of ``model`` (read from PuLP);
+    ``exact_p=False`` leaves out ``Σ y = p`` (models whose site count is the result)."""
     prob = pulp.LpProblem("sites", pulp.LpMinimize)
-    y = model._site_vars(prob)
+    y = model._site_vars(prob, exact_p=exact_p)
     ids = np.fromiter(y.keys(), dtype=np.int64, count=len(y))
     col = {v.name: k for k, v in enumerate(y.values())}
     r, c, v, lo, hi = [], [], [], [], []

@@ -20,6 +20,8 @@ engine for longer rows only where they need them, so memory follows the answer:
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -27,7 +29,7 @@ from dataclasses import replace
 import numpy as np
 import scipy.sparse as sp
 
-from siting.errors import InfeasibleError, SitingError
+from siting.errors import SitingError
 from siting.models import MODELS, SiteConstraints, Solution
 from siting.models.base import relative_gap
 
@@ -35,6 +37,9 @@ log = logging.getLogger(__name__)
 
 #: Minutes a structure row reaches beyond twice today's time (the start; rows grow where needed).
 ROW_SLACK = 10.0
+
+#: Points a p-center round adds to the active set at most (the farthest from the cover first).
+ACTIVE_BATCH = 200
 
 #: Swaps of the heuristic start (the LP's rounded plan is improved fully later; a cap, not a clock: deterministic).
 START_SWAPS = 20
@@ -248,19 +253,25 @@ def _pcenter(sc, problem, tm, cons, p, rows_for, log_path):
     """Exact structure p-center: the smallest radius within which ``p`` sites reach every point.
 
     Bisection over the times of the *active* points' rows; a radius is feasible when a set cover of
-    the active points within it (:class:`siting.models.LSCP`) needs at most ``p`` sites and that
-    cover reaches every other point too; points it misses become active (constraint generation).
+    the active points within it (:func:`_cover`) needs at most ``p`` sites and that
+    cover reaches every other point too; points it misses become active, the farthest first, at most ``ACTIVE_BATCH`` a
+    round (constraint generation).
     A radius infeasible for the active points is infeasible for all, and between two times of the
     active rows nothing changes for them, so the smallest feasible time is the optimum. The other
     sites (up to ``p``) are then chosen by the structure p-median with the cover's sites required.
     """
+    from siting.models.arrays import site_block
     from siting.models.sparse_rows import CappedRows, interchange
 
     w = problem.weights
+    if log_path is None:  # one solver log for every cover
+        fd, log_path = tempfile.mkstemp(prefix="siting-pcenter-", suffix=".log")
+        os.close(fd)
     active_w = (w > 0).astype(float)
     cap = row_bound(tm.before, tm.floor, tm.cutoff)
     model = MODELS["pmedian"](tm.cost, w, p, constraints=cons)
     allowed = model.allowed()
+    sb = site_block(model, exact_p=False)  # the site constraints of every cover
     rows = CappedRows(tm.cost, active_w, cap, allowed)  # weight 1: costs are minutes
     stats = {"bisection_steps": 0, "active_points": 0, "row_extensions": 0}
 
@@ -322,7 +333,7 @@ def _pcenter(sc, problem, tm, cons, p, rows_for, log_path):
         # the lower limit first (the point farthest from any site often decides), then bisection
         r = float(values[0]) if lo < lb else float(values[len(values) // 2])
         stats["bisection_steps"] += 1
-        cover = _cover(rows, active, r, cons, sc, log_path)
+        cover = _cover(rows, active, r, sb, model.constraints.wish_bonus, sc, log_path)
         if cover is None or len(cover) > p:
             lo = r
             continue
@@ -338,9 +349,11 @@ def _pcenter(sc, problem, tm, cons, p, rows_for, log_path):
             within[:] = False
             ok = mask[rows.site] & (rows.minutes <= r)
             within[rows.row[ok]] = True
-        missed = ~within & keep & ~active
-        if missed.any():
-            active |= missed
+        missed = np.flatnonzero(~within & keep & ~active)
+        if len(missed):  # the farthest from the cover join the active points (a batch: the rows stay few)
+            _, d1, _, _ = rows.nearest_two(mask)
+            far = np.where(np.isfinite(d1[missed]), d1[missed], np.inf)
+            active[missed[np.lexsort((missed, -far))[:ACTIVE_BATCH]]] = True
             continue
         hi, best = r, np.asarray(cover, int)
     stats["active_points"] = int(active.sum())
@@ -368,21 +381,41 @@ def _pcenter(sc, problem, tm, cons, p, rows_for, log_path):
     return plan, radius, radius, "optimal", stats, assign, tt
 
 
-def _cover(rows, active: np.ndarray, r: float, cons, sc, log_path) -> np.ndarray | None:
-    """Fewest sites (within the constraints) that bring every active point within ``r`` minutes,
-    or ``None`` when none can."""
+def _cover(rows, active: np.ndarray, r: float, sb, bonus, sc, log_path: str) -> np.ndarray | None:
+    """Fewest sites (within the site constraints ``sb``, ties to the larger wish ``bonus``) that bring
+    every active point within ``r`` minutes, or ``None`` when none can. One row per distinct site set
+    (points with the same sites within ``r`` are one row), handed to the solver as arrays (no
+    per-term Python objects: memory follows the rows)."""
+    from siting.models.arrays import solve_arrays
+    from siting.models.coverage import aggregate_rows
+
     e = active[rows.row] & (rows.minutes <= r)
-    m = sp.csr_array((rows.minutes[e], (rows.points[rows.row[e]], rows.site[e])), shape=rows.shape)
-    wts = np.zeros(rows.shape[0])
-    wts[rows.points[active]] = 1.0
-    lscp = MODELS["lscp"](m, wts, 0, constraints=cons, service_radius=r, target_share=1.0)
-    try:
-        s = lscp.solve(solver=sc.solver.name, time_limit=sc.solver.time_limit, gap=0.0, log_path=log_path)
-    except InfeasibleError:
+    act = np.flatnonzero(active)
+    pos = np.full(rows.n, -1)
+    pos[act] = np.arange(len(act))
+    cov = sp.csr_array((np.ones(int(e.sum())), (pos[rows.row[e]], rows.site[e])), shape=(len(act), rows.m))
+    if (np.diff(cov.indptr) == 0).any():
+        return None  # an active point with no site within r
+    col = np.full(rows.m, -1)
+    col[sb.ids] = np.arange(len(sb.ids))
+    u, _, _, _ = aggregate_rows(cov, np.ones(len(act)))
+    u = u.tocoo()
+    keep = col[u.col] >= 0
+    A_cov = sp.csr_array((np.ones(int(keep.sum())), (u.row[keep], col[u.col[keep]])), shape=(u.shape[0], len(sb.ids)))
+    if (np.diff(A_cov.indptr) == 0).any():
+        return None  # only sites that may not open reach that point within r
+    A = sp.vstack([A_cov, sb.rows], format="csr")
+    lower = np.r_[np.ones(u.shape[0]), sb.lower]
+    upper = np.r_[np.full(u.shape[0], np.inf), sb.upper]
+    cost = np.ones(len(sb.ids)) - (0.0 if bonus is None else 1e-6 * np.asarray(bonus, float)[sb.ids])
+    n = len(sb.ids)
+    x, status, _, _ = solve_arrays(sc.solver.name, cost, np.zeros(n), np.ones(n), np.ones(n, bool), A, lower, upper, 0.0,
+                                   sc.solver.time_limit, 0.0, log_path)  # fmt: skip
+    if status == "infeasible":
         return None
-    if s.status != "optimal":
+    if status != "optimal":
         raise SitingError(f"structure p-center: a set cover was not proven within {sc.solver.time_limit:g} s; raise solver.time_limit")
-    return np.asarray(s.selected, int)
+    return np.sort(sb.ids[np.flatnonzero(x > 0.5)])
 
 
 def structure_efficiency(sc, inputs, network, tm, problem, sol, rows_for: RowsFor | None = None) -> dict | None:
