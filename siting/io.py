@@ -86,6 +86,24 @@ def _umask() -> int:
     return mask
 
 
+def _check_writable_place(path: Path, what: str) -> None:
+    """The nearest existing folder above ``path`` is a folder siting can write in (probed with a
+    temporary file), else one-line :class:`~siting.errors.SitingError`."""
+    from siting.errors import SitingError
+
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise SitingError(f"cannot create the {what}: {parent} is a file; choose another --out", path=path)
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".siting-write-check-", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise SitingError(f"cannot write the {what} here ({exc.strerror or exc}); choose another --out", path=path) from None
+
+
 def check_output_dir(path: str | os.PathLike, *, force: bool = False, marker: str | None = None, what: str = "output folder") -> None:
     """Check, before any work, that ``path`` can become an output folder.
 
@@ -105,17 +123,7 @@ def check_output_dir(path: str | os.PathLike, *, force: bool = False, marker: st
         if marker and not (path / marker).is_file():
             raise SitingError(f"exists but is not a {what} (no {marker}); --force replaces only {what}s: "
                               "choose another --out", path=path)  # fmt: skip
-    parent = path.parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise SitingError(f"cannot create the {what}: {parent} is a file; choose another --out", path=path)
-    try:
-        fd, probe = tempfile.mkstemp(prefix=".siting-write-check-", dir=parent)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise SitingError(f"cannot write the {what} here ({exc.strerror or exc}); choose another --out", path=path) from None
+    _check_writable_place(path, what)
 
 
 #: The mark in the ``<head>`` of every HTML page siting writes (maps, reports): what ``--force`` may replace.
@@ -175,17 +183,7 @@ def check_output_file(path: str | os.PathLike, *, force: bool = False, written_b
         if written_by is not None and not written_by(path):
             raise SitingError(f"exists and was not written by siting; --force replaces only siting's own {what}s: choose "
                               "another --out", path=path)  # fmt: skip
-    parent = path.parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise SitingError(f"cannot create the {what}: {parent} is a file; choose another --out", path=path)
-    try:
-        fd, probe = tempfile.mkstemp(prefix=".siting-write-check-", dir=parent)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise SitingError(f"cannot write the {what} here ({exc.strerror or exc}); choose another --out", path=path) from None
+    _check_writable_place(path, what)
 
 
 @contextlib.contextmanager

@@ -46,6 +46,19 @@ def site_block(model, exact_p: bool = True) -> SiteBlock:
     return SiteBlock(ids, rows, np.asarray(lo, float), np.asarray(hi, float))
 
 
+def set_matrix(lp, A) -> None:
+    """``A`` (any scipy sparse matrix) as the constraint matrix of the ``highspy.HighsLp`` ``lp``
+    (column-wise, sorted, 32-bit indices)."""
+    import highspy
+
+    csc = sp.csc_array(A)
+    csc.sort_indices()
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = csc.indices.astype(np.int32)
+    lp.a_matrix_.value_ = csc.data.astype(float)
+
+
 def solve_highs(cost, lower, upper, integer, A: sp.csr_array, row_lower, row_upper, offset: float, time_limit, gap: float,
                 log_path: str, sense: str = "min"):  # fmt: skip
     """Solve a MIP with HiGHS; return (x or None, status, solver objective, bound), objective and
@@ -70,12 +83,7 @@ def solve_highs(cost, lower, upper, integer, A: sp.csr_array, row_lower, row_upp
     lp.row_lower_, lp.row_upper_ = np.asarray(row_lower, float), np.asarray(row_upper, float)
     lp.offset_ = float(offset)
     lp.sense_ = highspy.ObjSense.kMaximize if sense == "max" else highspy.ObjSense.kMinimize
-    csc = sp.csc_array(A)
-    csc.sort_indices()
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = csc.indices.astype(np.int32)
-    lp.a_matrix_.value_ = csc.data.astype(float)
+    set_matrix(lp, A)
     lp.integrality_ = [highspy.HighsVarType.kInteger if b else highspy.HighsVarType.kContinuous for b in integer]
     h.passModel(lp)
     with _stdout_to_log(log_path):

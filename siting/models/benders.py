@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from .arrays import set_matrix
 from .sparse_rows import CappedRows
 
 __all__ = ["BendersResult", "separate", "solve_benders"]
@@ -182,12 +183,7 @@ class _Master:
         lp.num_row_ = Af.shape[0]
         lp.row_lower_ = sites.lower - shift
         lp.row_upper_ = sites.upper - shift
-        csc = sp.csc_array(Af)
-        csc.sort_indices()
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = csc.indices.astype(np.int32)
-        lp.a_matrix_.value_ = csc.data.astype(float)
+        set_matrix(lp, Af)
         h.passModel(lp)
         self.n_site_rows = Af.shape[0]
         self.cut_point: list[np.ndarray] = []
