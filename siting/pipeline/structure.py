@@ -253,10 +253,9 @@ def _pcenter(sc, problem, tm, cons, p, rows_for, log_path):
     """Exact structure p-center: the smallest radius within which ``p`` sites reach every point.
 
     Bisection over the times of the *active* points' rows; a radius is feasible when a set cover of
-    the active points within it (:func:`_cover`) needs at most ``p`` sites and that
-    cover reaches every other point too; points it misses become active, the farthest first, at most ``ACTIVE_BATCH`` a
-    round (constraint generation).
-    A radius infeasible for the active points is infeasible for all, and between two times of the
+    the active points within it (:func:`_cover`) needs at most ``p`` sites and that cover reaches
+    every other point too; points it misses become active, the farthest from the cover first, at
+    most ``ACTIVE_BATCH`` a round (constraint generation). A radius infeasible for the active points is infeasible for all, and between two times of the
     active rows nothing changes for them, so the smallest feasible time is the optimum. The other
     sites (up to ``p``) are then chosen by the structure p-median with the cover's sites required.
     """
