@@ -422,7 +422,6 @@ def structure_efficiency(sc, inputs, network, tm, problem, sol, rows_for: RowsFo
     ``existing.offices`` = today's location count): people within T against the MCLP optimum,
     mean drive time against the p-median optimum, both solved here when the run's own model is
     not that one. ``None`` for other structure runs."""
-    from siting import plans
     from siting.pipeline.matrix import scenario_matrix
     from siting.pipeline.metrics_stage import after_times
 
@@ -445,7 +444,6 @@ def structure_efficiency(sc, inputs, network, tm, problem, sol, rows_for: RowsFo
     today = score(tm.before)
     best = {k: score(after_times(network, inputs, s.open_sites)[0]) for k, s in optima.items()}
     kept = {k: int(existing[s.open_sites].sum()) for k, s in optima.items()}
-    del plans
     return {
         "locations": int(existing.sum()), "threshold_minutes": T,
         "coverage_efficiency": today["pop_within_T"] / best["mclp"]["pop_within_T"] if best["mclp"]["pop_within_T"] else float("nan"),
