@@ -131,7 +131,7 @@ class RadiusSubtree:
         pick = np.flatnonzero(few)[np.asarray(h.getSolution().col_value)[: int(few.sum())] > 0.5]
         if len(pick) != p:
             return None
-        plan, value = interchange(c, pick)
+        plan, value = interchange(c, pick, np.flatnonzero(opened))  # sites fixed open (required ones too) stay
         if value > level:
             return None
         self.say(f"incumbent {value:.6g} (MIP over {int(few.sum())} sites, {len(small.level_sites)} level entries + interchange)")

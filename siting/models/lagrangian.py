@@ -9,6 +9,8 @@ integral. There the classical approach of Beasley (1985, 1993) proves optimality
   ``j`` let ``ρ_j = Σ_i min(0, c_ij − λ_i)``; then ``L(λ) = Σ_i λ_i + (sum of the p smallest ρ_j)``
   is a lower bound for any ``λ`` (the subproblem has the integrality property, so the best ``λ``
   gives the LP bound). ``λ`` is improved by subgradient steps (Polyak step towards the incumbent).
+  When that bound does not close the root, the LP bound itself replaces it: multipliers attaining
+  it come from the duals of the Benders master LP (:mod:`.lpbound`, a few HiGHS rounds).
 * **Incumbent.** Greedy plus vertex-substitution (Teitz & Bart 1968) local search, repeated from
   every Lagrangian solution that improves on it.
 * **Fixing.** A site outside the Lagrangian solution whose forced opening raises the bound above
@@ -36,6 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .lpbound import lp_multipliers
 from .swap import greedy, interchange, plan_cost
 
 __all__ = ["BranchAndBoundResult", "pmedian_branch_and_bound"]
@@ -143,6 +146,7 @@ def pmedian_branch_and_bound(
     node_iterations: int = 100,
     log: Callable[[str], None] | None = None,
     subtree: Callable | None = None,
+    lp_root: bool = True,
 ) -> BranchAndBoundResult:
     """Solve ``min_{|S| = p} Σ_i min_{j ∈ S} cost[i, j]`` exactly.
 
@@ -175,6 +179,9 @@ def pmedian_branch_and_bound(
         not, may become the incumbent) and whether the node is closed (``True``), time is up
         (``False``, ``bound`` bounds the node) or it is to be branched after all (``None``)
         (:class:`.capped.RadiusSubtree`).
+    lp_root : bool
+        When the subgradient root bound does not close the root, replace it by the LP bound
+        (:func:`.lpbound.lp_multipliers`) and round the LP's site values for an incumbent.
 
     Returns
     -------
@@ -216,6 +223,21 @@ def pmedian_branch_and_bound(
     deadline = math.inf if time_limit is None else t0 + time_limit
     root, lam, rho, iters = _dual(c, lam0, forced, p, ub, prune_level(ub), 3000, 2.0, 30, scale, give_up=False, deadline=deadline)
     total_iters = iters
+    lp_used = False
+    if lp_root and root <= prune_level(ub) and m > p:
+        t_lp = time.perf_counter()
+        got = lp_multipliers(c, p, inc, forced, deadline)
+        if got is not None:
+            lam_lp, y_lp, _ = got
+            rho_lp = _rho(c, lam_lp)
+            root_lp = float(lam_lp.sum() + rho_lp[_select(rho_lp, forced, p)].sum())  # exact, whatever the duals
+            say(f"LP bound {root_lp:.8g} from the Benders master LP ({time.perf_counter() - t_lp:.1f} s); subgradient {root:.8g}")
+            if root_lp > root:
+                root, lam, rho, lp_used = root_lp, lam_lp, rho_lp, True
+            plan3, ub3 = interchange(c, np.argsort(-np.where(forced, np.inf, y_lp), kind="stable")[:p], forced_set)
+            if ub3 < ub:
+                inc, ub = plan3, ub3
+                say(f"incumbent {ub:.6g} (LP rounding + interchange)")
     plan2, ub2 = interchange(c, _select(np.where(forced, -np.inf, rho), forced, p), forced_set)  # the root's Lagrangian plan
     if ub2 < ub:
         inc, ub = plan2, ub2
@@ -257,9 +279,13 @@ def pmedian_branch_and_bound(
             continue
         act = np.flatnonzero(~closed)
         sub = ck[:, act]
-        lag, lam_node, rho_a, iters = _dual(sub, lam_parent, opened[act], p, ub, prune_level(ub), node_iterations, NODE_STEP,
-                                            NODE_PATIENCE, scale)  # fmt: skip
-        total_iters += iters
+        if lp_used and nodes == 1:  # the root's LP multipliers: no subgradient step improves on them
+            lam_node, rho_a = lam_parent, _rho(sub, lam_parent)
+            lag = float(lam_node.sum() + rho_a[_select(rho_a, opened[act], p)].sum())
+        else:
+            lag, lam_node, rho_a, iters = _dual(sub, lam_parent, opened[act], p, ub, prune_level(ub), node_iterations, NODE_STEP,
+                                                NODE_PATIENCE, scale)  # fmt: skip
+            total_iters += iters
         bound = max(lag, parent_bound)  # a child's optimum is no better than its parent's bound
         if bound > prune_level(ub):
             proven = min(proven, bound)
@@ -337,6 +363,6 @@ def pmedian_branch_and_bound(
     chosen = np.sort(cols[np.asarray(best_plan, int)])
     secs = time.perf_counter() - t0
     say(f"{status}: objective {ub:.6g}, bound {bound:.6g}, {nodes} nodes, {total_iters} subgradient steps, {secs:.2f} s")
-    stats = {"root_bound": root, "sites_after_root_fixing": int(len(cols)), "nodes": nodes, "subgradient_steps": total_iters,
+    stats = {"root_bound": root, "root_lp": lp_used, "sites_after_root_fixing": int(len(cols)), "nodes": nodes, "subgradient_steps": total_iters,
              "integer_costs": integral, "seconds": round(secs, 3)}  # fmt: skip
     return BranchAndBoundResult(chosen, plan_cost(c, chosen), bound, status, stats)
