@@ -90,13 +90,14 @@ class RadiusSubtree:
     ``calls``, ``solved``, ``entries`` (largest model) and ``mip_nodes`` count what it did.
     """
 
-    def __init__(self, limit: int = 60_000, log: Callable[[str], None] | None = None, log_path: str | None = None):
-        self.limit = limit
+    def __init__(self, limit: int = 60_000, log: Callable[[str], None] | None = None, log_path: str | None = None,
+                 root_factor: float = 2.0):  # fmt: skip
+        self.limit, self.root_factor = limit, root_factor
         self.say = log or (lambda _msg: None)
         self.log_path = log_path or os.devnull  # where HiGHS's banner goes (printed by C code on creation)
         self.calls = self.solved = self.entries = self.mip_nodes = 0
 
-    def _model(self, c, lam, rho, bound, p, level, keep, heuristic=False):
+    def _model(self, c, lam, rho, bound, p, level, keep, limit=None, heuristic=False):
         """The truncated radius model over the sites ``keep`` (``None`` when it has more than ``limit`` entries).
 
         ``heuristic``: radii also capped at the first cost beyond ``1.5 λ_i`` — no longer a proof, but
@@ -108,12 +109,21 @@ class RadiusSubtree:
         top = c.max(axis=1)
         cap = np.where(np.isfinite(radii), radii, top + 1.0)
         reach = sp.csr_array(np.where(keep[None, :] & (c < cap[:, None]), c + 1.0, 0.0))  # stored: cost + 1 (zeros kept)
-        if reach.nnz > self.limit:
+        if reach.nnz > (self.limit if limit is None else limit):
             return None
         reach.data -= 1.0
         # a client served by none of its radius sites is charged its largest cost: every plan's truncated cost
         # is then at least its true cost, and equal for the plans that serve every client within its radius
         return build_radius(reach, np.ones(c.shape[0]), cap, keep, p, fallback=np.maximum(cap, top))
+
+    def _bounded_model(self, c, lam, rho, bound, p, level):
+        """The truncated radius model over the node's open sites, ``None`` when beyond the entry limit
+        (``root_factor × limit`` at the root: one model there saves many below it)."""
+        closed = np.isposinf(rho)
+        limit = self.limit * (self.root_factor if self.calls == 1 else 1)
+        # every radius is at most the first cost above λ_i + (level − bound): a cheap upper limit of the model's size
+        small = ((c <= (lam + (level - bound))[:, None]) & ~closed[None, :]).sum() <= 4 * limit
+        return self._model(c, lam, rho, bound, p, level, ~closed, limit) if small else None
 
     def _restricted(self, c, lam, rho, bound, p, level, few, opened, deadline):
         """A plan cheaper than ``level`` from the MIP over the sites ``few`` + vertex substitution, or ``None``."""
@@ -137,44 +147,58 @@ class RadiusSubtree:
         self.say(f"incumbent {value:.6g} (MIP over {int(few.sum())} sites, {len(small.level_sites)} level entries + interchange)")
         return np.asarray(plan)
 
-    def __call__(self, c, rho, lam, bound, p, level, deadline):
+    def __call__(self, c, rho, lam, bound, p, level, deadline, support=None):
+        """Solve the node whole if its model is small enough (see class docstring); ``support``: the
+        site values of an LP solution of the node, if the caller has one (it seeds the restricted MIP)."""
         import highspy
 
         self.calls += 1
         closed, opened = np.isposinf(rho), np.isneginf(rho)
-        # every radius is at most the first cost above λ_i + (level − bound): a cheap upper limit of the model's size
-        small = ((c <= (lam + (level - bound))[:, None]) & ~closed[None, :]).sum() <= 4 * self.limit
-        rm = self._model(c, lam, rho, bound, p, level, ~closed) if small else None
-        if rm is None:  # branch; at the root first look for a better incumbent among the 3p sites of smallest ρ
+        rm = self._bounded_model(c, lam, rho, bound, p, level)
+        plan = None
+        if rm is None:  # branch; at the root first look for a better incumbent among the sites of smallest ρ
             if self.calls > 1:
                 return None
             few = opened.copy()
-            few[np.argsort(rho, kind="stable")[: 3 * p]] = True
+            if support is None:
+                few[np.argsort(rho, kind="stable")[: 3 * p]] = True
+            else:  # the LP's sites and the 2p of smallest ρ
+                few |= np.asarray(support) > 1e-6
+                few[np.argsort(rho, kind="stable")[: 2 * p]] = True
             plan = self._restricted(c, lam, rho, bound, p, level, few & ~closed, opened, deadline)
-            return None if plan is None else (plan, -math.inf, None)
+            if plan is None:
+                return None
+            # only plans below the new incumbent matter now: fix, and try the (smaller) model again
+            level = _level_below(c, plan_cost(c, plan))
+            if bound > level:
+                return plan, bound, True
+            rho = _fix(rho, bound, p, level)
+            closed, opened = np.isposinf(rho), np.isneginf(rho)
+            rm = self._bounded_model(c, lam, rho, bound, p, level)
+            if rm is None:
+                return plan, -math.inf, None
         cols = np.flatnonzero(~closed)
         self.solved += 1
         self.say(f"radius MIP: {len(cols)} sites ({int(opened.sum())} open), {rm.n_nodes} levels, {len(rm.level_sites)} level entries")
         lp = _radius_highs(rm, cols, p, opened[cols], level, deadline, integer=False, banner=self.log_path)
         lp.run()
-        plan = None
         if lp.getModelStatus() == highspy.HighsModelStatus.kOptimal:
             if lp.getInfo().objective_function_value > level:
-                return None, float(lp.getInfo().objective_function_value), True
+                return plan, float(lp.getInfo().objective_function_value), True
             y = np.zeros(c.shape[1])
             y[cols] = np.asarray(lp.getSolution().col_value)[: len(cols)]
             few = (y > 1e-6) | opened
             few[np.argsort(rho, kind="stable")[: 2 * p]] = True
-            plan = self._restricted(c, lam, rho, bound, p, level, few & ~closed, opened, deadline)
-            if plan is not None:  # a better incumbent: only plans below it matter now
-                value = plan_cost(c, plan)
-                level = value - 1 + 1e-6 if np.all(c == np.round(c)) else value - 1e-9 * max(1.0, abs(value))
+            better = self._restricted(c, lam, rho, bound, p, level, few & ~closed, opened, deadline)
+            if better is not None:  # a better incumbent: only plans below it matter now
+                plan = better
+                level = _level_below(c, plan_cost(c, plan))
                 if bound > level:
                     return plan, bound, True
                 rho = _fix(rho, bound, p, level)
                 closed, opened = np.isposinf(rho), np.isneginf(rho)
                 cols = np.flatnonzero(~closed)
-                rm = self._model(c, lam, rho, bound, p, level, ~closed)
+                rm = self._model(c, lam, rho, bound, p, level, ~closed, math.inf)  # smaller than before
                 self.say(f"{len(rm.level_sites)} level entries below the new incumbent")
         self.entries = max(self.entries, len(rm.level_sites))
         h = _radius_highs(rm, cols, p, opened[cols], level, deadline, banner=self.log_path)
@@ -190,6 +214,11 @@ class RadiusSubtree:
         hs = highspy.HighsModelStatus
         finished = status in (hs.kOptimal, hs.kInfeasible, hs.kObjectiveBound, hs.kObjectiveTarget)
         return plan, float(getattr(info, "mip_dual_bound", -math.inf)), finished
+
+
+def _level_below(c: np.ndarray, value: float) -> float:
+    """The pruning level of the branch-and-bound for incumbent ``value`` (integer costs: one below it)."""
+    return value - 1 + 1e-6 if np.all(c == np.round(c)) else value - 1e-9 * max(1.0, abs(value))
 
 
 def _fix(rho: np.ndarray, bound: float, p: int, level: float) -> np.ndarray:

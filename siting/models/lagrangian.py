@@ -178,7 +178,8 @@ def pmedian_branch_and_bound(
         best plan of the node below ``level`` (``None`` if there is none; any plan, inside the node or
         not, may become the incumbent) and whether the node is closed (``True``), time is up
         (``False``, ``bound`` bounds the node) or it is to be branched after all (``None``)
-        (:class:`.capped.RadiusSubtree`).
+        (:class:`.capped.RadiusSubtree`). At the root after an LP bound, also ``support=`` the LP's
+        site values.
     lp_root : bool
         When the subgradient root bound does not close the root, replace it by the LP bound
         (:func:`.lpbound.lp_multipliers`) and round the LP's site values for an incumbent.
@@ -223,12 +224,13 @@ def pmedian_branch_and_bound(
     deadline = math.inf if time_limit is None else t0 + time_limit
     root, lam, rho, iters = _dual(c, lam0, forced, p, ub, prune_level(ub), 3000, 2.0, 30, scale, give_up=False, deadline=deadline)
     total_iters = iters
-    lp_used = False
+    lp_used, y_root = False, None
     if lp_root and root <= prune_level(ub) and m > p:
         t_lp = time.perf_counter()
         got = lp_multipliers(c, p, inc, forced, deadline)
         if got is not None:
             lam_lp, y_lp, _ = got
+            y_root = y_lp
             rho_lp = _rho(c, lam_lp)
             root_lp = float(lam_lp.sum() + rho_lp[_select(rho_lp, forced, p)].sum())  # exact, whatever the duals
             say(f"LP bound {root_lp:.8g} from the Benders master LP ({time.perf_counter() - t_lp:.1f} s); subgradient {root:.8g}")
@@ -328,7 +330,8 @@ def pmedian_branch_and_bound(
             continue
         if subtree is not None:
             level = prune_level(ub)
-            res = subtree(ck, np.where(opened, -np.inf, np.where(closed, np.inf, rho)), lam_node, lag, p, level, deadline)
+            hint = {"support": y_root[cols]} if nodes == 1 and y_root is not None else {}  # the root LP's sites
+            res = subtree(ck, np.where(opened, -np.inf, np.where(closed, np.inf, rho)), lam_node, lag, p, level, deadline, **hint)
             if res is not None:
                 plan, sub_bound, finished = res
                 better = plan is not None and plan_cost(ck, plan) < ub
