@@ -79,3 +79,48 @@ def test_branch_and_bound_with_lp_root_equals_brute_force(seed, lp_root):
         assert res.objective == pytest.approx(best, abs=1e-9) and res.bound == pytest.approx(best, abs=1e-6)
         assert len(res.chosen) == p and plan_cost(c, res.chosen) == pytest.approx(best)
         assert required is None or 3 in res.chosen
+
+
+@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize("limit", [8, 20, 40, 80])
+def test_root_retried_below_a_restricted_plan_equals_brute_force(seed, limit):
+    # entry limits around the root model's size: the root is branched, solved whole at once, or
+    # solved after the restricted MIP over the LP's sites lowered the level (and with it the model)
+    c = _instance(100 + seed, n=18, m=10)
+    p = 2 + seed % 3
+    required = [4] if seed % 4 == 1 else None
+    best = min(plan_cost(c, s) for s in itertools.combinations(range(10), p) if required is None or 4 in s)
+    nodes = RadiusSubtree(limit=limit)
+    res = pmedian_branch_and_bound(c, p, required=required, subtree=nodes)
+    assert res.status == "optimal"
+    assert res.objective == pytest.approx(best, abs=1e-9) and res.bound == pytest.approx(best, abs=1e-6)
+    assert len(res.chosen) == p and plan_cost(c, res.chosen) == pytest.approx(best)
+    assert required is None or 4 in res.chosen
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("limit", [5, 15, 40])
+def test_root_node_from_a_poor_level_with_the_lp_support(seed, limit):
+    # the root of a tree whose incumbent is poor: the restricted MIP over the LP's sites may find a
+    # better plan, which lowers the level; what the node reports must hold against brute force
+    c = _instance(300 + seed, n=18, m=10)
+    m = c.shape[1]
+    p = 2 + seed % 3
+    costs = {s: plan_cost(c, s) for s in itertools.combinations(range(m), p)}
+    best = min(costs.values())
+    level = float(np.quantile(list(costs.values()), 0.5))
+    lam, y, _ = lp_multipliers(c, p, min(costs, key=costs.get), np.zeros(m, bool))
+    rho = _rho(c, lam)
+    L = lam.sum() + rho[_select(rho, np.zeros(m, bool), p)].sum()
+    nodes = RadiusSubtree(limit=limit)
+    res = nodes(c, rho, lam, L, p, level, np.inf, support=y)
+    if res is None:  # branched: nothing was found below the level
+        return
+    plan, bound, finished = res
+    assert plan is None or (len(set(plan)) == p and plan_cost(c, plan) <= level)
+    if finished:  # nothing better than the plan (or, without one, below the level)
+        assert (plan_cost(c, plan) if plan is not None else level) <= best + 1e-9 or best > level
+        if plan is not None:
+            assert plan_cost(c, plan) == pytest.approx(best)
+    else:
+        assert finished is None and plan is not None and bound <= best + 1e-9

@@ -85,14 +85,16 @@ class RadiusSubtree:
     MIP restricted to the sites the LP uses plus the ``2p`` smallest ``ρ`` (a few hundred sites, a
     fraction of a second), improved by :func:`.swap.interchange`; a better plan lowers the level,
     which shrinks the radii, and the model is rebuilt. Last the MIP over all the node's sites with the
-    node's open sites fixed and the level as cut-off. A root too large for HiGHS is branched, after
-    the same restricted MIP over the ``3p`` sites of smallest ``ρ`` looked for a better incumbent.
+    node's open sites fixed and the level as cut-off. At the root the limit is ``root_factor × limit``;
+    a root too large for it first runs the same restricted MIP over the sites of the caller's LP
+    (``support``) and the ``2p`` of smallest ``ρ`` (without an LP: the ``3p`` of smallest ``ρ``); a
+    better plan lowers the level and the model is tried again, else the root is branched.
     ``calls``, ``solved``, ``entries`` (largest model) and ``mip_nodes`` count what it did.
     """
 
     def __init__(self, limit: int = 60_000, log: Callable[[str], None] | None = None, log_path: str | None = None,
                  root_factor: float = 2.0):  # fmt: skip
-        self.limit, self.root_factor = limit, root_factor
+        self.limit, self.root_factor, self.root_rounds = limit, root_factor, 5
         self.say = log or (lambda _msg: None)
         self.log_path = log_path or os.devnull  # where HiGHS's banner goes (printed by C code on creation)
         self.calls = self.solved = self.entries = self.mip_nodes = 0
@@ -125,16 +127,16 @@ class RadiusSubtree:
         small = ((c <= (lam + (level - bound))[:, None]) & ~closed[None, :]).sum() <= 4 * limit
         return self._model(c, lam, rho, bound, p, level, ~closed, limit) if small else None
 
-    def _restricted(self, c, lam, rho, bound, p, level, few, opened, deadline):
+    def _restricted(self, c, lam, rho, bound, p, level, few, opened, deadline, nodes=50, share=10.0, most=10.0):
         """A plan cheaper than ``level`` from the MIP over the sites ``few`` + vertex substitution, or ``None``."""
         small = self._model(c, lam, rho, bound, p, level, few, heuristic=True) if few.sum() >= p else None
         if small is None:
             return None
-        # a heuristic: at most 50 branch-and-bound nodes and a tenth of the time left (10 s without a limit)
+        # a heuristic: at most `nodes` branch-and-bound nodes and 1/`share` of the time left (at most `most` s)
         left = deadline - time.perf_counter()
-        h = _radius_highs(small, np.flatnonzero(few), p, opened[few], level, time.perf_counter() + min(left / 10, 10.0),
+        h = _radius_highs(small, np.flatnonzero(few), p, opened[few], level, time.perf_counter() + min(left / share, most),
                           banner=self.log_path)  # fmt: skip
-        h.setOptionValue("mip_max_nodes", 50)
+        h.setOptionValue("mip_max_nodes", nodes)
         h.run()
         if not h.getSolution().value_valid:
             return None
@@ -162,21 +164,25 @@ class RadiusSubtree:
             few = opened.copy()
             if support is None:
                 few[np.argsort(rho, kind="stable")[: 3 * p]] = True
-            else:  # the LP's sites and the 2p of smallest ρ
+            else:  # the LP's sites
                 few |= np.asarray(support) > 1e-6
-                few[np.argsort(rho, kind="stable")[: 2 * p]] = True
-            plan = self._restricted(c, lam, rho, bound, p, level, few & ~closed, opened, deadline)
-            if plan is None:
-                return None
-            # only plans below the new incumbent matter now: fix, and try the (smaller) model again
-            level = _level_below(c, plan_cost(c, plan))
-            if bound > level:
-                return plan, bound, True
-            rho = _fix(rho, bound, p, level)
-            closed, opened = np.isposinf(rho), np.isneginf(rho)
-            rm = self._bounded_model(c, lam, rho, bound, p, level)
+            for _ in range(self.root_rounds):  # while it finds better plans and the model stays too large
+                # (once per solve: up to 500 nodes and a fifth of the time left, at most 60 s)
+                better = self._restricted(c, lam, rho, bound, p, level, few & ~closed, opened, deadline, 500, 5.0, 60.0)
+                if better is None:
+                    break
+                plan = better
+                # only plans below the new incumbent matter now: fix, and try the (smaller) model again
+                level = _level_below(c, plan_cost(c, plan))
+                if bound > level:
+                    return plan, bound, True
+                rho = _fix(rho, bound, p, level)
+                closed, opened = np.isposinf(rho), np.isneginf(rho)
+                rm = self._bounded_model(c, lam, rho, bound, p, level)
+                if rm is not None:
+                    break
             if rm is None:
-                return plan, -math.inf, None
+                return None if plan is None else (plan, -math.inf, None)
         cols = np.flatnonzero(~closed)
         self.solved += 1
         self.say(f"radius MIP: {len(cols)} sites ({int(opened.sum())} open), {rm.n_nodes} levels, {len(rm.level_sites)} level entries")

@@ -151,7 +151,7 @@ class PMedian(SitingModel):
         the dense block has at most :data:`DENSE_LIMIT` entries, else the radius formulation
         (HiGHS, as arrays); ``radius``, ``lagrangian`` or ``assignment`` force one. In the
         branch-and-bound every node whose radius formulation truncated at its proven client radii has
-        at most 60 000 level entries is solved whole by HiGHS (:class:`.capped.RadiusSubtree`): at
+        at most 60 000 level entries (120 000 at the root) is solved whole by HiGHS (:class:`.capped.RadiusSubtree`): at
         large p the root, at small p deeper nodes. ``solver="cbc"`` always goes through PuLP.
         """
         method = self.params.get("formulation") or "auto"
