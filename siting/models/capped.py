@@ -94,7 +94,7 @@ class RadiusSubtree:
 
     def __init__(self, limit: int = 60_000, log: Callable[[str], None] | None = None, log_path: str | None = None,
                  root_factor: float = 2.0):  # fmt: skip
-        self.limit, self.root_factor, self.root_rounds = limit, root_factor, 5
+        self.limit, self.root_factor, self.root_rounds = limit, root_factor, 6
         self.say = log or (lambda _msg: None)
         self.log_path = log_path or os.devnull  # where HiGHS's banner goes (printed by C code on creation)
         self.calls = self.solved = self.entries = self.mip_nodes = 0
@@ -161,16 +161,21 @@ class RadiusSubtree:
         if rm is None:  # branch; at the root first look for a better incumbent among the sites of smallest ρ
             if self.calls > 1:
                 return None
-            few = opened.copy()
-            if support is None:
-                few[np.argsort(rho, kind="stable")[: 3 * p]] = True
-            else:  # the LP's sites
-                few |= np.asarray(support) > 1e-6
-            for _ in range(self.root_rounds):  # while it finds better plans and the model stays too large
-                # (once per solve: up to 500 nodes and a fifth of the time left, at most 60 s)
+            # the LP's sites (if any), then the 3p, 6p, 12p of smallest ρ, each kept while it improves
+            sets = ([] if support is None else [np.asarray(support) > 1e-6]) + [3, 6, 12]
+            k = 0
+            for _ in range(self.root_rounds):  # (once per solve: up to 500 nodes, a fifth of the time left, at most 60 s each)
+                if k == len(sets):
+                    break
+                few = opened.copy()
+                if isinstance(sets[k], int):
+                    few[np.argsort(rho, kind="stable")[: sets[k] * p]] = True
+                else:
+                    few |= sets[k]
                 better = self._restricted(c, lam, rho, bound, p, level, few & ~closed, opened, deadline, 500, 5.0, 60.0)
                 if better is None:
-                    break
+                    k += 1
+                    continue
                 plan = better
                 # only plans below the new incumbent matter now: fix, and try the (smaller) model again
                 level = _level_below(c, plan_cost(c, plan))

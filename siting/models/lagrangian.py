@@ -224,7 +224,11 @@ def pmedian_branch_and_bound(
     deadline = math.inf if time_limit is None else t0 + time_limit
     root, lam, rho, iters = _dual(c, lam0, forced, p, ub, prune_level(ub), 3000, 2.0, 30, scale, give_up=False, deadline=deadline)
     total_iters = iters
+    plan2, ub2 = interchange(c, _select(np.where(forced, -np.inf, rho), forced, p), forced_set)  # the root's Lagrangian plan
+    if ub2 < ub:
+        inc, ub = plan2, ub2
     lp_used, y_root = False, None
+    pairs = [(root, rho)]  # (L(λ), ρ) of every root λ: each one's fixing holds
     if lp_root and root <= prune_level(ub) and m > p:
         t_lp = time.perf_counter()
         got = lp_multipliers(c, p, inc, forced, deadline)
@@ -234,17 +238,20 @@ def pmedian_branch_and_bound(
             rho_lp = _rho(c, lam_lp)
             root_lp = float(lam_lp.sum() + rho_lp[_select(rho_lp, forced, p)].sum())  # exact, whatever the duals
             say(f"LP bound {root_lp:.8g} from the Benders master LP ({time.perf_counter() - t_lp:.1f} s); subgradient {root:.8g}")
+            pairs.append((root_lp, rho_lp))  # (the LP duals are often degenerate: the subgradient's ρ may fix more)
             if root_lp > root:
                 root, lam, rho, lp_used = root_lp, lam_lp, rho_lp, True
-            plan3, ub3 = interchange(c, np.argsort(-np.where(forced, np.inf, y_lp), kind="stable")[:p], forced_set)
-            if ub3 < ub:
-                inc, ub = plan3, ub3
-                say(f"incumbent {ub:.6g} (LP rounding + interchange)")
-    plan2, ub2 = interchange(c, _select(np.where(forced, -np.inf, rho), forced, p), forced_set)  # the root's Lagrangian plan
-    if ub2 < ub:
-        inc, ub = plan2, ub2
-    kth = np.sort(np.where(forced, -np.inf, rho))[p - 1]
-    keep = forced | (root + np.maximum(0.0, rho - kth) <= prune_level(ub))
+            for start in (np.argsort(-np.where(forced, np.inf, y_lp), kind="stable")[:p], _select(rho_lp, forced, p)):
+                plan3, ub3 = interchange(c, start, forced_set)  # the LP rounded, the LP multipliers' Lagrangian plan
+                if ub3 < ub:
+                    inc, ub = plan3, ub3
+                    say(f"incumbent {ub:.6g} (from the LP + interchange)")
+    # per site, the largest bound of the plans opening it (outside each λ's selection) over the root's λ
+    fix_bound = np.full(m, -np.inf)
+    for value, r in pairs:
+        kth = np.sort(np.where(forced, -np.inf, r))[p - 1]
+        fix_bound = np.maximum(fix_bound, value + np.maximum(0.0, r - kth))
+    keep = forced | (fix_bound <= prune_level(ub))
     for j in inc:  # keep the incumbent's columns (local search below works on the kept block)
         keep[j] = True
     cols = np.flatnonzero(keep)
@@ -259,7 +266,7 @@ def pmedian_branch_and_bound(
     nodes = 0
     stack: list[tuple[np.ndarray, np.ndarray, np.ndarray, float]] = [(kf.copy(), np.zeros(len(cols), bool), lam, root)]
     # root fixing again whenever the incumbent improves: a site the root's λ prices above it is closed in every node
-    root_extra = np.maximum(0.0, rho[cols] - kth)
+    root_fix = fix_bound[cols]
     shut_ub, root_shut = ub, np.zeros(len(cols), bool)
     status = "optimal"
     last_log = time.perf_counter()
@@ -270,7 +277,7 @@ def pmedian_branch_and_bound(
         opened, closed, lam_parent, parent_bound = stack.pop()
         nodes += 1
         if ub < shut_ub:
-            shut_ub, root_shut = ub, ~kf & (root + root_extra > prune_level(ub))
+            shut_ub, root_shut = ub, ~kf & (root_fix > prune_level(ub))
         if (root_shut & opened).any():  # the node holds only plans the root bound puts above the incumbent
             proven = min(proven, cut_bound(ub))
             continue
