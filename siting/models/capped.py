@@ -86,9 +86,10 @@ class RadiusSubtree:
     fraction of a second), improved by :func:`.swap.interchange`; a better plan lowers the level,
     which shrinks the radii, and the model is rebuilt. Last the MIP over all the node's sites with the
     node's open sites fixed and the level as cut-off. At the root the limit is ``root_factor × limit``;
-    a root too large for it first runs the same restricted MIP over the sites of the caller's LP
-    (``support``) and the ``2p`` of smallest ``ρ`` (without an LP: the ``3p`` of smallest ``ρ``); a
-    better plan lowers the level and the model is tried again, else the root is branched.
+    a root too large for it first runs the same restricted MIP (with more nodes and time) over the
+    sites of the caller's LP (``support``), then over the ``3p``, ``6p`` and ``12p`` sites of smallest
+    ``ρ``, each set kept while it improves; a better plan lowers the level and the model is tried
+    again, else the root is branched.
     ``calls``, ``solved``, ``entries`` (largest model) and ``mip_nodes`` count what it did.
     """
 
