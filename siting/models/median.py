@@ -39,6 +39,12 @@ def median_base(model: SitingModel) -> np.ndarray:
     return np.where(np.isfinite(base), base, unreachable_cost(model))
 
 
+#: Sites to open from which the branch-and-bound hands nodes to HiGHS (:class:`.capped.RadiusSubtree`).
+#: Measured: at p = 5 and 10 (OR-Library pmed35/36/38/39) they cost 16–60 s where the tree alone
+#: takes 0.6–4.5 s; from p = 80 on (pmed37/40, TSPLIB p ≥ 100) they prove at the root.
+RADIUS_NODES_MIN_P = 20
+
+
 def dense_block(model: SitingModel, limit: float = np.inf):
     """The p-median as a dense cost block for :func:`.lagrangian.pmedian_branch_and_bound`.
 
@@ -151,7 +157,7 @@ class PMedian(SitingModel):
         the dense block has at most :data:`DENSE_LIMIT` entries, else the radius formulation
         (HiGHS, as arrays); ``radius``, ``lagrangian`` or ``assignment`` force one. In the
         branch-and-bound every node whose radius formulation truncated at its proven client radii has
-        at most 60 000 level entries (120 000 at the root) is solved whole by HiGHS (:class:`.capped.RadiusSubtree`): at
+        at most 60 000 level entries (120 000 at the root) is solved whole by HiGHS (from p = 20 on) (:class:`.capped.RadiusSubtree`): at
         large p the root, at small p deeper nodes. ``solver="cbc"`` always goes through PuLP.
         """
         method = self.params.get("formulation") or "auto"
@@ -213,7 +219,9 @@ class PMedian(SitingModel):
             else:
                 say = lambda m: log.write(m + "\n")  # noqa: E731
                 nodes = RadiusSubtree(log=say, log_path=log_path)
-                res = pmedian_branch_and_bound(cost, k, weights=weights, time_limit=time_limit, gap=gap, log=say, subtree=nodes)
+                # radius nodes only from RADIUS_NODES_MIN_P sites on: below, HiGHS is slow on the wide radii and the tree quick
+                sub = nodes if k >= RADIUS_NODES_MIN_P else None
+                res = pmedian_branch_and_bound(cost, k, weights=weights, time_limit=time_limit, gap=gap, log=say, subtree=sub)
                 chosen = np.r_[required, cols[res.chosen]].astype(int)
                 objective, bound, status = constant + res.objective, constant + res.bound, res.status
                 self.stats.update(res.stats, radius_mip_nodes=nodes.solved, radius_mip_largest=nodes.entries)
