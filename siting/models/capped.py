@@ -77,6 +77,15 @@ def client_radii(c: np.ndarray, lam: np.ndarray, rho: np.ndarray, bound: float, 
     return np.where(beyond.any(axis=1), cs[np.arange(n), first], np.inf)
 
 
+def _below_incumbent(c: np.ndarray, plan, bound: float, p: int, rho: np.ndarray):
+    """A better incumbent ``plan``: the level only better plans stay below, and ``rho`` with the
+    sites that level fixes (``None`` when ``bound`` already exceeds it: the node is finished)."""
+    level = _level_below(c, plan_cost(c, plan))
+    if bound > level:
+        return level, None
+    return level, _fix(rho, bound, p, level)
+
+
 class RadiusSubtree:
     """A node of :func:`.lagrangian.pmedian_branch_and_bound` solved by HiGHS on the truncated radius
     formulation, when that model has at most ``limit`` level entries (else the node is branched).
@@ -179,10 +188,9 @@ class RadiusSubtree:
                     continue
                 plan = better
                 # only plans below the new incumbent matter now: fix, and try the (smaller) model again
-                level = _level_below(c, plan_cost(c, plan))
-                if bound > level:
+                level, rho = _below_incumbent(c, plan, bound, p, rho)
+                if rho is None:
                     return plan, bound, True
-                rho = _fix(rho, bound, p, level)
                 closed, opened = np.isposinf(rho), np.isneginf(rho)
                 rm = self._bounded_model(c, lam, rho, bound, p, level)
                 if rm is not None:
@@ -204,10 +212,9 @@ class RadiusSubtree:
             better = self._restricted(c, lam, rho, bound, p, level, few & ~closed, opened, deadline)
             if better is not None:  # a better incumbent: only plans below it matter now
                 plan = better
-                level = _level_below(c, plan_cost(c, plan))
-                if bound > level:
+                level, rho = _below_incumbent(c, plan, bound, p, rho)
+                if rho is None:
                     return plan, bound, True
-                rho = _fix(rho, bound, p, level)
                 closed, opened = np.isposinf(rho), np.isneginf(rho)
                 cols = np.flatnonzero(~closed)
                 rm = self._model(c, lam, rho, bound, p, level, ~closed, math.inf)  # smaller than before
