@@ -94,3 +94,21 @@ def test_radius_equals_brute_force_and_assignment(seed):
         assert s.status == "optimal", name
         assert s.objective == pytest.approx(best, abs=1e-6), name
         assert s.bound == pytest.approx(best, rel=1e-6, abs=1e-6), name
+
+
+def test_integral_lp_is_the_proof_and_a_fractional_lp_goes_on_to_the_mip():
+    """The radius path solves the LP first: an integral LP optimum is returned as proven, a
+    fractional one goes on to the MIP. Both kinds occur here, and every answer equals brute force."""
+    seen = set()
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        c = rng.uniform(1, 60, (30, 10))
+        w = rng.integers(1, 50, 30).astype(float)
+        fixed = np.zeros(10, bool)
+        fixed[0] = True
+        s = PMedian.from_cost_matrix(c, w, 3, fixed=fixed, formulation="radius").solve()
+        seen.add(s.stats["lp_integral"])
+        best = min(float(np.dot(w, c[:, [0, *k]].min(axis=1))) for k in itertools.combinations(range(1, 10), 3))
+        assert s.status == "optimal"
+        assert s.objective == pytest.approx(best) and s.bound == pytest.approx(best)
+    assert seen == {True, False}
