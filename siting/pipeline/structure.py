@@ -100,15 +100,16 @@ def _start(rows, p: int, existing: np.ndarray, required: np.ndarray, group) -> l
 
 
 def _pmedian(sc, model, tm, rows_for: RowsFor | None, existing: np.ndarray, log_path: str | None) -> tuple:
-    """Exact structure p-median: heuristic start, then Benders (see module docstring)."""
+    """Exact structure p-median: heuristic start, then Benders (see module docstring). Returns plan,
+    objective, bound, status, stats and each demand point's site and minutes."""
     from siting.models import benders
     from siting.models.sparse_rows import CappedRows, interchange
 
     t0 = time.perf_counter()
     w = model.weights
     cap = row_bound(tm.before, tm.floor, tm.cutoff)
-    snap = getattr(rows_for, "snap", None)
-    merged = _merge_by_node(tm.cost, w, cap, snap()) if snap is not None and snap() is not None else None
+    snap = getattr(rows_for, "snap", lambda: None)()
+    merged = None if snap is None else _merge_by_node(tm.cost, w, cap, snap)
     if merged is None:
         rows = CappedRows(tm.cost, w, cap, model.allowed())
     else:
@@ -153,9 +154,14 @@ def _pmedian(sc, model, tm, rows_for: RowsFor | None, existing: np.ndarray, log_
     stats.update(res.stats)
     stats.update(formulation="benders", pairs=int(res.rows.nnz), demand_rows_in_model=int(res.rows.n))
     if merged is None:
-        return res.plan, res.objective, res.bound, res.status, res.rows, stats
+        return res.plan, res.objective, res.bound, res.status, stats, *_assign(res.rows, res.plan, tm.cost.shape[0])
     stats["demand_points_merged"] = int((w > 0).sum() - res.rows.n)
-    return res.plan, res.objective + merged.constant, res.bound + merged.constant, res.status, (res.rows, merged), stats
+    # each point's own access minutes back on
+    ga, gt = _assign(res.rows, res.plan, len(merged.rep))
+    g = merged.group
+    assign = np.where(g >= 0, ga[np.maximum(g, 0)], -1)
+    t = np.where(g >= 0, gt[np.maximum(g, 0)] + merged.access, np.inf)
+    return res.plan, res.objective + merged.constant, res.bound + merged.constant, res.status, stats, assign, t
 
 
 class _Merged:
@@ -207,15 +213,7 @@ def solve_structure(sc, problem, tm, rows_for: RowsFor | None = None, log_path: 
     w = problem.weights
     if mtype == "pmedian":
         model = MODELS["pmedian"](tm.cost, w, p, constraints=cons)
-        plan, objective, bound, status, rows, stats = _pmedian(sc, model, tm, rows_for, existing, log_path)
-        if isinstance(rows, tuple):  # points merged by road node: each point's own access minutes back on
-            rows, merged = rows
-            ga, gt = _assign(rows, plan, len(merged.rep))
-            g = merged.group
-            assign = np.where(g >= 0, ga[np.maximum(g, 0)], -1)
-            t = np.where(g >= 0, gt[np.maximum(g, 0)] + merged.access, np.inf)
-        else:
-            assign, t = _assign(rows, plan, tm.cost.shape[0])
+        plan, objective, bound, status, stats, assign, t = _pmedian(sc, model, tm, rows_for, existing, log_path)
         solver = "benders-highs"
     elif mtype == "mclp":
         model = MODELS["mclp"](tm.cost, w, p, constraints=cons, service_radius=T)
@@ -350,9 +348,8 @@ def _pcenter(sc, problem, tm, cons, p, rows_for, log_path):
             within[rows.row[ok]] = True
         missed = np.flatnonzero(~within & keep & ~active)
         if len(missed):  # the farthest from the cover join the active points (a batch: the rows stay few)
-            _, d1, _, _ = rows.nearest_two(mask)
-            far = np.where(np.isfinite(d1[missed]), d1[missed], np.inf)
-            active[missed[np.lexsort((missed, -far))[:ACTIVE_BATCH]]] = True
+            _, d1, _, _ = rows.nearest_two(mask)  # minutes to the cover's nearest site in the row (the cap if none)
+            active[missed[np.lexsort((missed, -d1[missed]))[:ACTIVE_BATCH]]] = True
             continue
         hi, best = r, np.asarray(cover, int)
     stats["active_points"] = int(active.sum())
@@ -372,12 +369,7 @@ def _pcenter(sc, problem, tm, cons, p, rows_for, log_path):
     radius = float(t[np.isfinite(t)].max()) if np.isfinite(t).any() else 0.0
     if radius > hi + 1e-9:  # the fill never lengthens the cover's radius
         raise RuntimeError(f"structure p-center: internal check failed ({radius} > {hi}); please report this")
-    assign, tt = np.full(tm.cost.shape[0], -1), np.full(tm.cost.shape[0], np.inf)
-    mask = np.zeros(rows.m, bool)
-    mask[plan] = True
-    a1, d1, _, _ = rows.nearest_two(mask)
-    assign[rows.points], tt[rows.points] = a1, np.where(a1 >= 0, d1, np.inf)
-    return plan, radius, radius, "optimal", stats, assign, tt
+    return plan, radius, radius, "optimal", stats, *_assign(rows, plan, tm.cost.shape[0])  # rows of weight 1: minutes
 
 
 def _cover(rows, active: np.ndarray, r: float, sb, bonus, sc, log_path: str) -> np.ndarray | None:
