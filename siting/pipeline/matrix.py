@@ -3,6 +3,7 @@ uncut far rows."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import dataclass, replace
@@ -186,14 +187,11 @@ def rows_source(network: Network, inputs: Inputs):
     graph = network.graph
     sites = inputs.sites.geometry
 
+    @functools.cache
     def snap():
         """Road node and access minutes of every demand point (``None`` on the straight-line estimate):
         points on one node have the same times up to their own access minutes."""
-        if graph.is_estimate:
-            return None
-        if not hasattr(rows_for, "_snap"):
-            rows_for._snap = traveltime.snap(graph, inputs.demand.geometry)
-        return rows_for._snap
+        return None if graph.is_estimate else traveltime.snap(graph, inputs.demand.geometry)
 
     def rows_for(points, minutes):
         points = np.asarray(points, int)
