@@ -1,6 +1,6 @@
 """All performance benchmarks of issue 17 side by side, as one table.
 
-    python benchmarks/run_all.py --quick     # ≤ 2 min: matrix engines, MCLP/p-median vs spopt, formulations, pmed35/36, rl1304 p=5/100
+    python benchmarks/run_all.py --quick     # ≤ 2 min: matrix engines, MCLP/p-median vs spopt, formulations, pmed35/36, rl1304 p=5/10/100
     python benchmarks/run_all.py             # + national 250 m targets, 100-run sweep, OR-Library pmed35–40, rl1304 p=5…500, fl1400
 
 Columns: instance, this project (s), the reference and its time (s), ratio (reference ÷ ours), and the
@@ -276,7 +276,7 @@ def main() -> None:
     bench_matrix(graph, grid, 2000, 1000, n_sample=10 if args.quick else 30)
     bench_models_vs_spopt(graph, grid, *((600, 60, 5) if args.quick else (1000, 100, 10)))
     bench_pmed((35, 36) if args.quick else (35, 36, 37, 38, 39, 40))
-    bench_tsplib([("rl1304", 5), ("rl1304", 100)] if args.quick else RL1304 + FL1400)
+    bench_tsplib([("rl1304", 5), ("rl1304", 10), ("rl1304", 100)] if args.quick else RL1304 + FL1400)
     if not args.quick:
         bench_matrix(graph, grid, 20000, 1000, n_sample=20)
         bench_national()

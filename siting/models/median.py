@@ -228,7 +228,7 @@ class PMedian(SitingModel):
                 nodes = RadiusSubtree(log=say, log_path=log_path)
                 # radius nodes only from RADIUS_NODES_MIN_P sites on: below, HiGHS is slow on the wide radii and the tree quick
                 sub = nodes if k >= RADIUS_NODES_MIN_P else None
-                res = pmedian_branch_and_bound(cost, k, weights=weights, time_limit=time_limit, gap=gap, log=say, subtree=sub)
+                res = pmedian_branch_and_bound(cost, k, weights=weights, time_limit=time_limit, gap=gap, log=say, subtree=sub, lp_tree=sub is None)
                 chosen = np.r_[required, cols[res.chosen]].astype(int)
                 objective, bound, status = constant + res.objective, constant + res.bound, res.status
                 self.stats.update(res.stats, radius_mip_nodes=nodes.solved, radius_mip_largest=nodes.entries)

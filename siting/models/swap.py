@@ -15,9 +15,12 @@ the best pair is either the best sparse one or the largest gain with the smalles
 
 from __future__ import annotations
 
+import math
+import time
+
 import numpy as np
 
-__all__ = ["SortedRows", "greedy", "interchange", "plan_cost"]
+__all__ = ["SortedRows", "greedy", "interchange", "iterated_interchange", "plan_cost"]
 
 
 def plan_cost(c: np.ndarray, cols) -> float:
@@ -127,3 +130,34 @@ def interchange(c: np.ndarray, chosen, forced=(), rows: SortedRows | None = None
         a1[first], d1[first] = best_j, cj[first]
         a2[second], d2[second] = best_j, cj[second]
     return chosen, plan_cost(c, chosen)
+
+
+def iterated_interchange(c: np.ndarray, chosen, forced=(), rounds: int = 100, seed: int = 0, rows: SortedRows | None = None,
+                         deadline: float = math.inf) -> tuple[list[int], float]:  # fmt: skip
+    """Iterated local search: each round moves one to three movable sites of the best plan so far to
+    random columns and runs :func:`interchange` from there; a cheaper local optimum becomes the best.
+
+    Vertex substitution alone stops at the first local optimum (TSPLIB rl1304, p = 10: 0.05 % above
+    the optimum from greedy, from the rounded LP too); a few dozen restarts near it usually find the
+    optimum. ``seed`` makes the rounds repeatable; ``deadline`` (``time.perf_counter()``) ends them early.
+    """
+    rows = rows or SortedRows(c)
+    forced = set(int(j) for j in forced)
+    best, value = interchange(c, chosen, forced, rows)
+    movable = [k for k, j in enumerate(best) if j not in forced]
+    m = c.shape[1]
+    if not movable or m <= len(best):
+        return best, value
+    rng = np.random.default_rng(seed)
+    for _ in range(rounds):
+        if time.perf_counter() > deadline:
+            break
+        start = list(best)
+        for k in rng.choice(movable, size=min(len(movable), int(rng.integers(1, 4))), replace=False):
+            start[k] = int(rng.integers(m))
+        if len(set(start)) < len(start):
+            continue
+        plan, v = interchange(c, start, forced, rows)
+        if v < value:
+            best, value = plan, v
+    return best, value
