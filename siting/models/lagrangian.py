@@ -19,7 +19,8 @@ integral. There the classical approach of Beasley (1985, 1993) proves optimality
   most candidates; in the tree it prunes children before they are created.
 * **Branching.** Depth first on the free site of the Lagrangian solution with the smallest
   ``ρ`` (open first, then closed); each child starts from its parent's ``λ`` and computes ``ρ``
-  only for the sites it has not closed.
+  only for the sites it has not closed. With ``lp_tree`` a root left open with a narrow gap is
+  branched by :mod:`.lptree` instead, with the exact LP bound at every node.
 
 Costs are ``c_ij = w_i · min(t_ij, b_i)`` where ``b_i`` is what point ``i`` has whatever opens
 (nearest fixed office or the unreachable penalty), so fixed offices need no columns. Points
@@ -186,8 +187,9 @@ def pmedian_branch_and_bound(
         When the subgradient root bound does not close the root, replace it by the LP bound
         (:func:`.lpbound.lp_multipliers`) and round the LP's site values for an incumbent.
     lp_tree : bool
-        When the LP bound does not close the root either, improve the incumbent by iterated
-        substitution and branch with the LP bound at every node (:mod:`.lptree`) instead of the
+        When the subgradient bound leaves the root open with a relative gap of at most
+        :data:`LP_TREE_MAX_GAP`, improve the incumbent by iterated substitution and branch with the
+        exact LP bound at every node (:mod:`.lptree`, whose root LP is the LP bound) instead of the
         Lagrangian tree (for small ``p``, where the LP solutions are half-integral and the
         subgradient nodes stall).
 
@@ -392,7 +394,7 @@ def pmedian_branch_and_bound(
 
 
 #: Relative root gap (incumbent − subgradient bound) up to which ``lp_tree`` branches on LP bounds: TSPLIB rl1304, p = 10:
-#: 0.17 % (the Lagrangian tree: unproven after 900 s; the LP tree: 20–30 s); OR-Library pmed35–39 (p = 5, 10): 0.6–1.1 %
+#: 0.17 % (the Lagrangian tree: unproven after 900 s; the LP tree: 12 s in all); OR-Library pmed35–39 (p = 5, 10): 0.6–1.1 %
 #: (the Lagrangian tree 1–5 s, the LP tree 3–38 s: with a wide gap the tree enumerates, and cheap nodes win).
 LP_TREE_MAX_GAP = 0.004
 

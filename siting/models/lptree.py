@@ -1,9 +1,10 @@
 """Exact p-median on a dense block by LP-based branch-and-bound (the Benders master LP at every node).
 
 The Lagrangian tree (:mod:`.lagrangian`) bounds each node by a few subgradient steps, a little
-below the node's LP bound. Where the LP gap is wide and ``p`` small that is not enough: on TSPLIB
-rl1304 with p = 10 (LP gap 0.117 %, the LP solutions half-integral) it ran 6 486 nodes in 120 s
-without lifting the global bound above the root's. Here every node gets its exact LP bound:
+below the node's LP bound. Where the gap left at the root is narrow and ``p`` small that shortfall
+decides: on TSPLIB rl1304 with p = 10 (LP gap 0.117 %, the LP solutions half-integral) it ran 6 486
+nodes in 120 s without lifting the global bound above the root's. Here every node gets its exact LP
+bound:
 
 * **Node LP.** The master of :mod:`.benders` (``y`` per site, ``θ_i`` per row, ``Σ y = p``, cuts
   ``θ_i ≥ D − Σ_{c_ij < D} (D − c_ij) y_j``) with the node's fixings as column bounds, solved by
