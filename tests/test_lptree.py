@@ -101,8 +101,10 @@ def test_branch_and_bound_through_the_lp_tree_equals_brute_force(seed, monkeypat
     assert res.status == "optimal"
     assert res.objective == best and res.bound == best
     assert required is None or 5 in res.chosen
-    # the Lagrangian tree agrees
+    # the Lagrangian tree agrees; the same instance gives the same plan again (seeded substitution, HiGHS single-threaded)
     assert lagrangian.pmedian_branch_and_bound(c, p, required=required).objective == best
+    again = lagrangian.pmedian_branch_and_bound(c, p, required=required, lp_tree=True)
+    assert np.array_equal(again.chosen, res.chosen) and again.stats["nodes"] == res.stats["nodes"]
 
 
 def test_iterated_interchange_is_repeatable_and_no_worse():
