@@ -44,10 +44,16 @@ import scipy.sparse as sp
 from .arrays import set_matrix
 from .sparse_rows import CappedRows
 
-__all__ = ["BendersResult", "separate", "solve_benders"]
+__all__ = ["BendersResult", "separate", "solve_benders", "violated"]
 
 #: Relative violation below which a cut is not added (of the point's D, at least 1e-9 minutes).
 TOL = 1e-7
+
+
+def violated(D: np.ndarray, value: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """Points whose deepest cut (level ``D``, right-hand side ``value`` from :func:`separate`) the
+    master's ``theta`` violates by more than :data:`TOL` of ``D`` (and 1e-9)."""
+    return value > theta + TOL * np.maximum(D, 1.0) + 1e-9
 
 
 @dataclass
@@ -297,14 +303,14 @@ def solve_benders(rows: CappedRows, p: int, plan, sites: SiteRows | None = None,
         y = master.y_full(x)
         theta = x[master.n_y :]
         Dc, value, short = separate(rows, y, theta, ls)
-        viol = value > theta + TOL * np.maximum(Dc, 1.0) + 1e-9
+        viol = violated(Dc, value, theta)
         need = short
         if need.any() and extend is not None:
             rows = grow(rows, np.flatnonzero(need), Dc[need])
             ls = _level_start(rows)
             master.rows = rows
             Dc, value, short = separate(rows, y, theta, ls)
-            viol = value > theta + TOL * np.maximum(Dc, 1.0) + 1e-9
+            viol = violated(Dc, value, theta)
         n_new = master.add_cuts(np.flatnonzero(viol), Dc[viol])
         if stats["lp_rounds"] % 5 == 1 or not n_new:
             say(f"LP round {stats['lp_rounds']}: bound {lb:.8g}, {n_new} cuts added ({master.n_cuts} in all), "
@@ -396,7 +402,7 @@ def solve_benders(rows: CappedRows, p: int, plan, sites: SiteRows | None = None,
         if cost < best and not short.any():
             best_plan, best = cand, cost
             say(f"MIP round {stats['mip_rounds']}: incumbent {best:.8g}")
-        viol = value > theta + TOL * np.maximum(Dc, 1.0) + 1e-9
+        viol = violated(Dc, value, theta)
         if ms == highspy.HighsModelStatus.kOptimal and not viol.any() and not short.any():
             bound = value_master
             best_plan, best = cand, cost

@@ -22,10 +22,25 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from .benders import TOL, _level_start, _Master, _site_rows_p, separate
+from .benders import _level_start, _Master, _site_rows_p, separate, violated
 from .sparse_rows import CappedRows
 
-__all__ = ["lp_multipliers"]
+__all__ = ["dense_master", "lp_multipliers"]
+
+
+def dense_master(c: np.ndarray, p: int, plan) -> tuple[CappedRows, _Master]:
+    """The Benders master LP of the dense block ``c`` (``Σ y = p``, HiGHS quiet) with the cuts tight at ``plan``,
+    and its rows: every pair a stored entry (zero costs included), each row's cap above its largest cost."""
+    n, m = c.shape
+    minutes = sp.csr_array((c.ravel(), np.tile(np.arange(m, dtype=np.int32), n), np.arange(0, n * m + 1, m)), shape=(n, m))
+    rows = CappedRows(minutes, np.ones(n), c.max(axis=1) + 1.0)
+    master = _Master(rows, _site_rows_p(m, p), np.ones(m, bool), np.zeros(m, bool), os.devnull)
+    master.h.setOptionValue("output_flag", False)
+    y = np.zeros(m)
+    y[np.asarray(plan, int)] = 1.0
+    D, _, _ = separate(rows, y, np.zeros(n))
+    master.add_cuts(np.arange(n), D)
+    return rows, master
 
 
 def lp_multipliers(c: np.ndarray, p: int, plan, forced: np.ndarray, deadline: float = math.inf, max_rounds: int = 200):
@@ -53,18 +68,10 @@ def lp_multipliers(c: np.ndarray, p: int, plan, forced: np.ndarray, deadline: fl
     import highspy
 
     n, m = c.shape
-    # every pair a stored entry (zero costs included), each row's cap above its largest cost
-    minutes = sp.csr_array((c.ravel(), np.tile(np.arange(m, dtype=np.int32), n), np.arange(0, n * m + 1, m)), shape=(n, m))
-    rows = CappedRows(minutes, np.ones(n), c.max(axis=1) + 1.0)
-    master = _Master(rows, _site_rows_p(m, p), np.ones(m, bool), np.zeros(m, bool), os.devnull)
-    master.h.setOptionValue("output_flag", False)
+    rows, master = dense_master(c, p, plan)
     if forced.any():
         idx = np.flatnonzero(forced).astype(np.int32)
         master.h.changeColsBounds(len(idx), idx, np.ones(len(idx)), np.ones(len(idx)))
-    y = np.zeros(m)
-    y[np.asarray(plan, int)] = 1.0
-    D, _, _ = separate(rows, y, np.zeros(n))
-    master.add_cuts(np.arange(n), D)
     ls = _level_start(rows)
     for _ in range(max_rounds):
         if time.perf_counter() > deadline:
@@ -75,7 +82,7 @@ def lp_multipliers(c: np.ndarray, p: int, plan, forced: np.ndarray, deadline: fl
         x = np.asarray(sol.col_value)
         y, theta = x[:m], x[m:]
         D, value, _ = separate(rows, y, theta, ls)
-        viol = value > theta + TOL * np.maximum(D, 1.0) + 1e-9
+        viol = violated(D, value, theta)
         if not viol.any():
             mu = np.maximum(np.asarray(sol.row_dual)[1:], 0.0)  # row 0: Σ y = p; then the cuts, in order
             pts = np.concatenate(master.cut_point)

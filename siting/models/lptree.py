@@ -29,15 +29,14 @@ of a fixing.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
 
-from .benders import TOL, _level_start, _Master, _site_rows_p, separate
+from .benders import _level_start, separate, violated
+from .lpbound import dense_master
 from .sparse_rows import CappedRows
 from .swap import plan_cost
 
@@ -90,16 +89,8 @@ def lp_branch_and_bound(c: np.ndarray, p: int, plan, forced: np.ndarray, prune_l
     best = np.sort(np.asarray(plan, int))
     ub = plan_cost(c, best)
     level = prune_level(ub)
-    # every pair a stored entry (zeros included); each row's cap above its largest cost: no row is short
-    minutes = sp.csr_array((c.ravel(), np.tile(np.arange(m, dtype=np.int32), n), np.arange(0, n * m + 1, m)), shape=(n, m))
-    rows = CappedRows(minutes, np.ones(n), c.max(axis=1) + 1.0)
-    master = _Master(rows, _site_rows_p(m, p), np.ones(m, bool), np.zeros(m, bool), os.devnull)
+    rows, master = dense_master(c, p, best)  # no row is short: every pair is in it
     h = master.h
-    h.setOptionValue("output_flag", False)
-    y_inc = np.zeros(m)
-    y_inc[best] = 1.0
-    D, _, _ = separate(rows, y_inc, np.zeros(n))
-    master.add_cuts(np.arange(n), D)  # tight at the incumbent
     ls = _level_start(rows)
     idx = np.arange(m, dtype=np.int32)
     w = np.ones(n) if weights is None else np.asarray(weights, float)
@@ -126,7 +117,7 @@ def lp_branch_and_bound(c: np.ndarray, p: int, plan, forced: np.ndarray, prune_l
                 return z, None, None
             y, theta = x[:m], x[m:]
             Dc, value, _ = separate(rows, y, theta, ls)
-            viol = value > theta + TOL * np.maximum(Dc, 1.0) + 1e-9
+            viol = violated(Dc, value, theta)
             if not viol.any():
                 return z, y, np.asarray(sol.col_dual)[:m]
             stats["cuts"] += master.add_cuts(np.flatnonzero(viol), Dc[viol])
